@@ -1,0 +1,54 @@
+#!/usr/bin/env bun
+/** The `aob` CLI. Subcommands load lazily. Exit codes: 0 ok, 1 error, 2 usage, 3 run failed. */
+import { defineCommand, runCommand, showUsage } from 'citty'
+import { VERSION } from '../src/version.ts'
+import { CliError, EXIT } from './errors.ts'
+
+const main = defineCommand({
+  meta: { name: 'aob', version: VERSION, description: 'aob: agent orchestration backbone' },
+  subCommands: {
+    dev: () => import('./commands/dev.ts').then((m) => m.default),
+    run: () => import('./commands/run.ts').then((m) => m.default),
+    workflow: () => import('./commands/workflow.ts').then((m) => m.default),
+  },
+})
+
+const rawArgs = process.argv.slice(2)
+try {
+  if (rawArgs.length === 0 || rawArgs.includes('--help') || rawArgs.includes('-h')) {
+    await showUsageFor(rawArgs)
+    process.exit(rawArgs.length === 0 ? EXIT.usage : EXIT.ok)
+  }
+  if (rawArgs.length === 1 && (rawArgs[0] === '--version' || rawArgs[0] === '-v')) {
+    console.log(VERSION)
+    process.exit(EXIT.ok)
+  }
+  await runCommand(main, { rawArgs })
+  process.exit(EXIT.ok)
+} catch (e) {
+  if (e instanceof CliError) {
+    if (e.message) console.error(`aob: ${e.message}`)
+    process.exit(e.exitCode)
+  }
+  if ((e as Error).name === 'CLIError') {
+    await showUsageFor(rawArgs)
+    console.error(`aob: ${(e as Error).message}`)
+    process.exit(EXIT.usage)
+  }
+  console.error(`aob: ${(e as Error).stack ?? e}`)
+  process.exit(EXIT.error)
+}
+
+async function showUsageFor(args: string[]) {
+  let cmd: any = main
+  let parent: any
+  for (const a of args) {
+    if (a.startsWith('-')) break
+    const subs = cmd.subCommands
+    const next = subs?.[a]
+    if (!next) break
+    parent = cmd
+    cmd = typeof next === 'function' ? await next() : next
+  }
+  await showUsage(cmd, parent)
+}

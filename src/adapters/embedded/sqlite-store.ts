@@ -1,0 +1,197 @@
+/**
+ * The embedded Store on bun:sqlite (a file, or `:memory:`). Every method runs synchronously
+ * inside one SQLite transaction, so each is atomic against every other caller.
+ * @module
+ */
+import { Database } from 'bun:sqlite'
+import { AobError, ErrorCode } from '../../errors.ts'
+import type { RunId } from '../../ids.ts'
+import type { NodeState, PatchRecord, RunEvent, RunRecord, RunState, Transition } from '../../engine/state.ts'
+import type { NewRun, RunFilter, Store, StoredWorkflow, TagMove, TagRecord } from '../../ports/store.ts'
+import { migrateSqlite } from './sqlite-migrations.ts'
+
+type Row = Record<string, string | number | null>
+
+export function createSqliteStore(path: string): Store {
+  const db = new Database(path, { create: true, strict: true })
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;')
+  migrateSqlite(db)
+  const q = (sql: string) => db.query<Row, any[]>(sql)
+
+  const insertEvents = (id: RunId, lastSeq: number, t: Transition): RunEvent[] => {
+    const ts = new Date().toISOString()
+    const stmt = q('INSERT INTO events (run_id, seq, type, node_id, ts, data) VALUES (?, ?, ?, ?, ?, ?)')
+    return t.events.map((e, i) => {
+      const ev: RunEvent = { seq: lastSeq + i + 1, run_id: id, type: e.type, ts, data: e.data }
+      if (e.node_id !== undefined) ev.node_id = e.node_id
+      stmt.run(id, ev.seq, ev.type, ev.node_id ?? null, ts, JSON.stringify(ev.data))
+      return ev
+    })
+  }
+
+  const applyTransition = (run: RunRecord, t: Transition): { run: RunRecord; events: RunEvent[] } => {
+    const events = insertEvents(run.id, run.last_seq, t)
+    const next: RunRecord = {
+      ...run,
+      ...t.run,
+      version: run.version + 1,
+      last_seq: run.last_seq + t.events.length,
+      updated_at: new Date().toISOString(),
+    }
+    q('UPDATE runs SET status = ?, record = ? WHERE id = ?').run(next.status, JSON.stringify(next), run.id)
+    const upsert = q('INSERT INTO run_nodes (run_id, node_id, state) VALUES (?, ?, ?) ON CONFLICT (run_id, node_id) DO UPDATE SET state = excluded.state')
+    const remove = q('DELETE FROM run_nodes WHERE run_id = ? AND node_id = ?')
+    for (const [nodeId, state] of Object.entries(t.nodes)) {
+      if (state === null) remove.run(run.id, nodeId)
+      else upsert.run(run.id, nodeId, JSON.stringify(state))
+    }
+    if (t.patch) {
+      q('INSERT INTO patches (id, run_id, record) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET record = excluded.record').run(
+        t.patch.id,
+        run.id,
+        JSON.stringify(t.patch)
+      )
+    }
+    return { run: next, events }
+  }
+
+  const getRunRecord = (id: string): RunRecord | null => {
+    const row = q('SELECT record FROM runs WHERE id = ?').get(id)
+    return row ? (JSON.parse(row.record as string) as RunRecord) : null
+  }
+
+  const createRunTx = db.transaction((input: NewRun, first: Transition) => {
+    const { run } = input
+    if (run.idempotency_key) {
+      const row = q('SELECT record FROM runs WHERE idempotency_key = ?').get(run.idempotency_key)
+      if (row) return { run: JSON.parse(row.record as string) as RunRecord, created: false, events: [] as RunEvent[] }
+    }
+    q('INSERT INTO runs (id, workflow_id, status, idempotency_key, record) VALUES (?, ?, ?, ?, ?)').run(
+      run.id,
+      run.workflow_id,
+      run.status,
+      run.idempotency_key,
+      JSON.stringify(run)
+    )
+    const insert = q('INSERT INTO run_nodes (run_id, node_id, state) VALUES (?, ?, ?)')
+    for (const [nodeId, state] of Object.entries(input.nodes)) insert.run(run.id, nodeId, JSON.stringify(state))
+    const applied = applyTransition(run, first)
+    return { run: applied.run, created: true, events: applied.events }
+  })
+
+  const commitTx = db.transaction((id: RunId, expectedVersion: number, t: Transition) => {
+    const run = getRunRecord(id)
+    if (!run) throw new AobError(ErrorCode.RunNotFound, `run ${id} not found`)
+    if (run.version !== expectedVersion) {
+      throw new AobError(ErrorCode.VersionConflict, `run ${id} is at version ${run.version}, expected ${expectedVersion}`)
+    }
+    return applyTransition(run, t).events
+  })
+
+  const moveTagTx = db.transaction((name: string, workflowId: string, expect: string | null | undefined): TagMove => {
+    const current = q('SELECT workflow_id, updated_at FROM tags WHERE name = ?').get(name)
+    const currentId = (current?.workflow_id as string | undefined) ?? null
+    if (expect !== undefined && expect !== currentId) {
+      throw new AobError(ErrorCode.TagConflict, `tag "${name}" points to ${currentId ?? 'nothing'}, expected ${expect ?? 'nothing'}`)
+    }
+    const now = new Date().toISOString()
+    if (currentId === workflowId) return { name, workflow_id: workflowId, previous_id: currentId, moved_at: current?.updated_at as string }
+    q('INSERT INTO tags (name, workflow_id, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET workflow_id = excluded.workflow_id, updated_at = excluded.updated_at').run(name, workflowId, now)
+    q('INSERT INTO tag_moves (name, workflow_id, previous_id, moved_at) VALUES (?, ?, ?, ?)').run(name, workflowId, currentId, now)
+    return { name, workflow_id: workflowId, previous_id: currentId, moved_at: now }
+  })
+
+  const toWorkflow = (r: Row): StoredWorkflow => ({
+    id: r.id as string,
+    name: r.name as string,
+    document: JSON.parse(r.document as string),
+    created_at: r.created_at as string,
+  })
+  const toTag = (r: Row): TagRecord => ({ name: r.name as string, workflow_id: r.workflow_id as string, updated_at: r.updated_at as string })
+
+  return {
+    async putWorkflow(wf) {
+      const res = q('INSERT INTO workflows (id, name, document, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING').run(
+        wf.id,
+        wf.name,
+        JSON.stringify(wf.document),
+        wf.created_at
+      )
+      return { created: res.changes > 0 }
+    },
+    async getWorkflow(id) {
+      const row = q('SELECT * FROM workflows WHERE id = ?').get(id)
+      return row ? toWorkflow(row) : null
+    },
+    async listWorkflows({ limit, name }) {
+      const rows = name
+        ? q('SELECT * FROM workflows WHERE name = ? ORDER BY created_at DESC, id LIMIT ?').all(name, limit)
+        : q('SELECT * FROM workflows ORDER BY created_at DESC, id LIMIT ?').all(limit)
+      return rows.map(toWorkflow)
+    },
+    async moveTag(name, workflowId, expect) {
+      return moveTagTx.immediate(name, workflowId, expect)
+    },
+    async getTag(name) {
+      const row = q('SELECT * FROM tags WHERE name = ?').get(name)
+      return row ? toTag(row) : null
+    },
+    async listTags() {
+      return q('SELECT * FROM tags ORDER BY name').all().map(toTag)
+    },
+    async tagHistory(name) {
+      return q('SELECT name, workflow_id, previous_id, moved_at FROM tag_moves WHERE name = ? ORDER BY id DESC')
+        .all(name)
+        .map((r) => ({ name: r.name as string, workflow_id: r.workflow_id as string, previous_id: r.previous_id as string | null, moved_at: r.moved_at as string }))
+    },
+    async createRun(input, first) {
+      return createRunTx.immediate(input, first)
+    },
+    async loadRun(id) {
+      const run = getRunRecord(id)
+      if (!run) return null
+      const nodes: Record<string, NodeState> = {}
+      for (const r of q('SELECT node_id, state FROM run_nodes WHERE run_id = ?').all(id)) {
+        nodes[r.node_id as string] = JSON.parse(r.state as string)
+      }
+      return { run, nodes } satisfies RunState
+    },
+    async commitTransition(id, expectedVersion, t) {
+      return commitTx.immediate(id, expectedVersion, t)
+    },
+    async listRuns(f: RunFilter) {
+      const where: string[] = []
+      const args: (string | number)[] = []
+      if (f.status) where.push('status = ?') && args.push(f.status)
+      if (f.workflow_id) where.push('workflow_id = ?') && args.push(f.workflow_id)
+      if (f.before) where.push('id < ?') && args.push(f.before)
+      const sql = `SELECT record FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`
+      return q(sql).all(...args, f.limit).map((r) => JSON.parse(r.record as string) as RunRecord)
+    },
+    async listActiveRuns() {
+      return q("SELECT id FROM runs WHERE status NOT IN ('succeeded', 'failed', 'cancelled') ORDER BY id").all().map((r) => r.id as RunId)
+    },
+    async readEvents(id, after, limit) {
+      return q('SELECT * FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?')
+        .all(id, after, limit)
+        .map((r) => {
+          const ev: RunEvent = { seq: r.seq as number, run_id: id, type: r.type as RunEvent['type'], ts: r.ts as string, data: JSON.parse(r.data as string) }
+          if (r.node_id !== null) ev.node_id = r.node_id as string
+          return ev
+        })
+    },
+    async listPatches(runId) {
+      return q('SELECT record FROM patches WHERE run_id = ? ORDER BY id').all(runId).map((r) => JSON.parse(r.record as string) as PatchRecord)
+    },
+    async getPatch(id) {
+      const row = q('SELECT record FROM patches WHERE id = ?').get(id)
+      return row ? (JSON.parse(row.record as string) as PatchRecord) : null
+    },
+    async ping() {
+      q('SELECT 1').get()
+    },
+    async close() {
+      db.close()
+    },
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Configuration: every environment variable name in one place, one schema, and parseConfig()
+ * called only by mains. Flags override the environment. A bad value stops the process with a
+ * message naming the variable.
+ * @module
+ */
+import { DEFAULT_LIMITS, type Limits } from './model/workflow.ts'
+
+export const ENV = {
+  databaseUrl: 'AOB_DATABASE_URL',
+  redisUrl: 'AOB_REDIS_URL',
+  data: 'AOB_DATA',
+  host: 'AOB_HOST',
+  port: 'AOB_PORT',
+  tokens: 'AOB_TOKENS',
+  token: 'AOB_TOKEN',
+  server: 'AOB_SERVER',
+  httpAllow: 'AOB_HTTP_ALLOW',
+  maxAgentsPerRun: 'AOB_MAX_AGENTS_PER_RUN',
+  logLevel: 'AOB_LOG_LEVEL',
+  bodyLimit: 'AOB_BODY_LIMIT_BYTES',
+} as const
+
+export const ROLES = ['admin', 'operator', 'viewer'] as const
+export type Role = (typeof ROLES)[number]
+
+export interface TokenGrant {
+  role: Role
+  token: string
+}
+
+export interface Config {
+  mode: 'embedded' | 'distributed'
+  /** Embedded state file, or ':memory:'. */
+  dataPath: string
+  databaseUrl?: string
+  redisUrl?: string
+  host: string
+  port: number
+  tokens: TokenGrant[]
+  limits: Limits
+  logLevel: string
+  bodyLimitBytes: number
+  httpAllow: string[]
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+export function parseConfig(env: Record<string, string | undefined>, overrides: Partial<Config> = {}): Config {
+  const databaseUrl = nonEmpty(env[ENV.databaseUrl])
+  const redisUrl = nonEmpty(env[ENV.redisUrl])
+  if (Boolean(databaseUrl) !== Boolean(redisUrl)) {
+    const missing = databaseUrl ? ENV.redisUrl : ENV.databaseUrl
+    throw new ConfigError(`${missing} must be set too: the distributed backend needs both ${ENV.databaseUrl} and ${ENV.redisUrl}`)
+  }
+  const logLevel = env[ENV.logLevel] ?? 'info'
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`${ENV.logLevel}="${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`)
+  const config: Config = {
+    mode: databaseUrl ? 'distributed' : 'embedded',
+    dataPath: nonEmpty(env[ENV.data]) ?? '.aob/aob.db',
+    host: nonEmpty(env[ENV.host]) ?? '127.0.0.1',
+    port: intVar(env, ENV.port, 7070, 0, 65535),
+    tokens: parseTokens(env[ENV.tokens]),
+    limits: { ...DEFAULT_LIMITS, maxAgentsPerRun: intVar(env, ENV.maxAgentsPerRun, DEFAULT_LIMITS.maxAgentsPerRun, 0, 1000) },
+    logLevel,
+    bodyLimitBytes: intVar(env, ENV.bodyLimit, 2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+    httpAllow: (env[ENV.httpAllow] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+  }
+  if (databaseUrl) config.databaseUrl = databaseUrl
+  if (redisUrl) config.redisUrl = redisUrl
+  return { ...config, ...overrides }
+}
+
+export function parseTokens(raw: string | undefined): TokenGrant[] {
+  if (!raw?.trim()) return []
+  return raw.split(',').map((part) => {
+    const i = part.indexOf(':')
+    const role = part.slice(0, i).trim()
+    const token = part.slice(i + 1).trim()
+    if (i < 0 || !ROLES.includes(role as Role) || token.length < 8) {
+      throw new ConfigError(`${ENV.tokens}: each entry must be role:token with role one of ${ROLES.join('|')} and a token of 8+ characters`)
+    }
+    return { role: role as Role, token }
+  })
+}
+
+// --- internal ---
+
+function nonEmpty(s: string | undefined): string | undefined {
+  return s && s.trim() ? s.trim() : undefined
+}
+
+function intVar(env: Record<string, string | undefined>, name: string, dflt: number, min: number, max: number): number {
+  const raw = nonEmpty(env[name])
+  if (raw === undefined) return dflt
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name}="${raw}" must be an integer from ${min} to ${max}`)
+  return n
+}

@@ -1,0 +1,72 @@
+/**
+ * The coordinator: stateless. It consumes completion signals, loads the run's latest IR and
+ * state, lets the engine route (one transition), commits it and dispatches the next tasks.
+ * Any number may run; per-run transitions are serialised by the store's version check.
+ * @module
+ */
+import { Draft } from '../engine/draft.ts'
+import { applyCompletion, taskFor, type CompletionSignal } from '../engine/route.ts'
+import type { RunId } from '../ids.ts'
+import type { Kernel } from '../kernel.ts'
+import { TOPICS } from '../ports/bus.ts'
+import { dispatchTask, transact } from '../runs/transact.ts'
+import { startConsumer, type Service } from '../worker/consumer.ts'
+import { AobError, ErrorCode } from '../errors.ts'
+
+export interface CoordinatorOptions {
+  concurrency?: number
+  visibilityMs?: number
+  /**
+   * Re-dispatch the tasks of every running node of every active run at start. Needed when the
+   * bus does not outlive the process (embedded); harmless otherwise (a completion only takes
+   * effect for the node's current epoch).
+   */
+  recover?: boolean
+}
+
+export async function startCoordinator(kernel: Kernel, opts: CoordinatorOptions = {}): Promise<Service> {
+  const log = kernel.log.child({ svc: 'coordinator' })
+  if (opts.recover) await recoverRuns(kernel)
+  const consumer = startConsumer<CompletionSignal>(kernel, {
+    topic: TOPICS.completions,
+    group: 'coordinator',
+    consumer: `coordinator-${process.pid}-${crypto.randomUUID().slice(0, 8)}`,
+    concurrency: opts.concurrency ?? 128,
+    visibilityMs: opts.visibilityMs ?? 30_000,
+    async process({ msg }) {
+      try {
+        await transact(kernel, msg.run_id as RunId, (d) => applyCompletion(d, msg))
+      } catch (e) {
+        if (e instanceof AobError && e.code === ErrorCode.RunNotFound) {
+          log.warn({ run_id: msg.run_id }, 'completion for an unknown run dropped')
+          return
+        }
+        throw e
+      }
+    },
+  })
+  return { name: 'coordinator', stop: () => consumer.stop() }
+}
+
+/** Re-dispatches the current task of every running node of every active run. */
+export async function recoverRuns(kernel: Kernel): Promise<number> {
+  let count = 0
+  for (const id of await kernel.store.listActiveRuns()) {
+    const state = await kernel.store.loadRun(id)
+    if (!state) continue
+    for (const [nodeId, node] of Object.entries(state.nodes)) {
+      if (node.status !== 'running') continue
+      if (!state.run.ir.nodes[nodeId]) continue
+      // The epoch stays the same, so only one completion of this activation can count.
+      try {
+        await dispatchTask(kernel, await taskFor(new Draft(state), nodeId))
+      } catch (e) {
+        kernel.log.error({ err: e, run_id: id, node_id: nodeId }, 'could not rebuild a task')
+        continue
+      }
+      count++
+    }
+  }
+  if (count) kernel.log.warn({ tasks: count }, 'recovered in-flight tasks of active runs')
+  return count
+}

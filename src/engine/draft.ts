@@ -1,0 +1,88 @@
+/**
+ * A copy-on-write view of a run's state while the engine computes one transition.
+ * @module
+ */
+import type { Ir } from '../model/ir.ts'
+import type { ExpressionContext, NewEvent, NodeState, PatchRecord, RunRecord, RunState, Task, Transition } from './state.ts'
+
+export class Draft {
+  readonly run: RunRecord
+  readonly events: NewEvent[] = []
+  readonly tasks: Task[] = []
+  /** A patch record to store with this transition. */
+  patch?: PatchRecord
+  private readonly changed = new Map<string, NodeState | null>()
+  private readonly runChanges: Transition['run'] = {}
+
+  constructor(
+    private readonly base: RunState,
+    readonly now: () => string = () => new Date().toISOString()
+  ) {
+    this.run = { ...base.run, loops: { ...base.run.loops } }
+  }
+
+  get ir(): Ir {
+    return this.run.ir
+  }
+
+  /** The node's current state, read only. */
+  peek(id: string): NodeState | undefined {
+    if (this.changed.has(id)) return this.changed.get(id) ?? undefined
+    return this.base.nodes[id]
+  }
+
+  /** The node's state, writable; recorded as changed. */
+  node(id: string): NodeState {
+    const current = this.peek(id)
+    if (!current) throw new Error(`[aob] [engine] unknown node "${id}"`)
+    if (this.changed.get(id) === current) return current
+    const copy: NodeState = { ...current, arrivals: { ...current.arrivals } }
+    this.changed.set(id, copy)
+    return copy
+  }
+
+  putNode(id: string, state: NodeState | null): void {
+    this.changed.set(id, state)
+  }
+
+  nodeIds(): string[] {
+    const ids = new Set(Object.keys(this.base.nodes))
+    for (const [id, s] of this.changed) {
+      if (s === null) ids.delete(id)
+      else ids.add(id)
+    }
+    return [...ids]
+  }
+
+  setRun(changes: Transition['run']): void {
+    Object.assign(this.run, changes)
+    Object.assign(this.runChanges, changes)
+  }
+
+  emit(type: NewEvent['type'], node_id: string | undefined, data: Record<string, unknown> = {}): void {
+    const event: NewEvent = { type, data }
+    if (node_id !== undefined) event.node_id = node_id
+    this.events.push(event)
+  }
+
+  context(): ExpressionContext {
+    const nodes: ExpressionContext['nodes'] = {}
+    for (const id of this.nodeIds()) {
+      const n = this.peek(id) as NodeState
+      nodes[id] = { output: n.output ?? null, status: n.status }
+    }
+    return { input: this.run.input, nodes, run: { id: this.run.id, workflow_id: this.run.workflow_id } }
+  }
+
+  toTransition(): Transition {
+    const loopsChanged = JSON.stringify(this.run.loops) !== JSON.stringify(this.base.run.loops)
+    const run = loopsChanged ? { ...this.runChanges, loops: this.run.loops } : this.runChanges
+    const t: Transition = { run, nodes: Object.fromEntries(this.changed), events: this.events, tasks: this.tasks }
+    if (this.patch) t.patch = this.patch
+    return t
+  }
+}
+
+export function newNodeState(): NodeState {
+  return { status: 'pending', epoch: 0, attempts: 0, iteration: 0, arrivals: {} }
+}

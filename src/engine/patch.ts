@@ -1,0 +1,130 @@
+/**
+ * Patching a running run (RFC 6902 on its materialized document). Each operation is checked
+ * first (the six RFC ops only, paths under /nodes and /edges, a cap on count and size); the
+ * result must validate; nodes that started may not change or go. The new IR takes effect at
+ * the next routing decision.
+ * @module
+ */
+import jsonpatch, { type Operation as JsonPatchOperation } from 'fast-json-patch'
+import * as v from 'valibot'
+import { AobError, ErrorCode } from '../errors.ts'
+import { newPatchId } from '../ids.ts'
+import { compileWorkflow } from '../model/ir.ts'
+import { issuesToDetails } from '../model/issues.ts'
+import { validateWorkflow } from '../model/validate.ts'
+import { DEFAULT_LIMITS, type Limits, type Workflow } from '../model/workflow.ts'
+import { canonicalJson } from '../model/canonical.ts'
+import { newNodeState, type Draft } from './draft.ts'
+import { reconsiderPending } from './route.ts'
+import { isTerminalRun, type PatchRecord } from './state.ts'
+
+export const MAX_PATCH_OPERATIONS = 100
+
+const Pointer = v.pipe(
+  v.string(),
+  v.regex(/^\/(nodes|edges)(\/.*)?$/, 'must be a JSON pointer under /nodes or /edges'),
+  v.check((p) => !/\/(__proto__|constructor|prototype)(\/|$)/.test(p), 'must not name __proto__, constructor or prototype')
+)
+const Operation = v.variant('op', [
+  v.strictObject({ op: v.literal('add'), path: Pointer, value: v.unknown() }),
+  v.strictObject({ op: v.literal('remove'), path: Pointer }),
+  v.strictObject({ op: v.literal('replace'), path: Pointer, value: v.unknown() }),
+  v.strictObject({ op: v.literal('move'), from: Pointer, path: Pointer }),
+  v.strictObject({ op: v.literal('copy'), from: Pointer, path: Pointer }),
+  v.strictObject({ op: v.literal('test'), path: Pointer, value: v.unknown() }),
+])
+export const PatchRequest = v.strictObject({
+  operations: v.pipe(v.array(Operation), v.minLength(1, 'at least one operation'), v.maxLength(MAX_PATCH_OPERATIONS, `at most ${MAX_PATCH_OPERATIONS} operations`)),
+  reason: v.optional(v.pipe(v.string(), v.maxLength(2000))),
+})
+export type PatchOperation = v.InferOutput<typeof Operation>
+
+/** Checks the operations and applies them to a copy; throws INVALID_PATCH / PATCH_CONFLICT. */
+export function patchDocument(doc: Workflow, operations: unknown, limits: Limits = DEFAULT_LIMITS): Workflow {
+  const parsed = v.safeParse(PatchRequest, { operations })
+  if (!parsed.success) throw new AobError(ErrorCode.InvalidPatch, 'invalid patch operations', issuesToDetails(parsed.issues))
+  const copy = structuredClone(doc) as unknown as Record<string, unknown>
+  if (!Array.isArray(copy.edges)) copy.edges = []
+  try {
+    jsonpatch.applyPatch(copy, parsed.output.operations as JsonPatchOperation[], true, true, true)
+  } catch (e) {
+    const err = e as { name?: string; message: string; index?: number }
+    if (err.name === 'TEST_OPERATION_FAILED') {
+      throw new AobError(ErrorCode.PatchConflict, `test operation ${err.index ?? ''} failed: the document differs`)
+    }
+    const path = err.index !== undefined ? `/operations/${err.index}` : '/operations'
+    throw new AobError(ErrorCode.InvalidPatch, 'patch cannot be applied', [{ path, message: firstLine(err.message) }])
+  }
+  const result = validateWorkflow(copy, limits)
+  if (!result.valid) throw new AobError(ErrorCode.InvalidPatch, 'the patched workflow is invalid', result.errors)
+  return result.workflow as Workflow
+}
+
+/**
+ * Applies (or, under patch_policy "approve", records as pending) a patch on the run in `d`.
+ * Returns the patch record.
+ */
+export async function patchRun(
+  d: Draft,
+  operations: unknown,
+  opts: { reason?: string; limits?: Limits; forceApply?: PatchRecord } = {}
+): Promise<PatchRecord> {
+  if (isTerminalRun(d.run.status)) throw new AobError(ErrorCode.RunFinished, `run ${d.run.id} already ${d.run.status}`)
+  const next = patchDocument(d.run.document, operations, opts.limits)
+  const prevNodes = new Map(d.run.document.nodes.map((n) => [n.id, canonicalJson(n)]))
+  const nextNodes = new Map(next.nodes.map((n) => [n.id, canonicalJson(n)]))
+  const details = []
+  for (const id of d.nodeIds()) {
+    const n = d.peek(id)
+    if (!n || (n.status === 'pending' && n.iteration === 0)) continue
+    if (!nextNodes.has(id)) details.push({ path: '/nodes', message: `node "${id}" has started (${n.status}) and cannot be removed` })
+    else if (nextNodes.get(id) !== prevNodes.get(id)) details.push({ path: '/nodes', message: `node "${id}" has started (${n.status}) and cannot be changed` })
+  }
+  if (details.length) throw new AobError(ErrorCode.PatchConflict, 'the patch changes nodes that have started', details)
+
+  const now = d.now()
+  const record: PatchRecord = opts.forceApply ?? {
+    id: newPatchId(),
+    run_id: d.run.id,
+    status: 'pending',
+    operations: operations as unknown[],
+    reason: opts.reason ?? null,
+    ir_version: null,
+    created_at: now,
+    decided_at: null,
+  }
+  if (!opts.forceApply && d.run.ir.patch_policy === 'approve') {
+    d.emit('patch_pending', undefined, { patch_id: record.id, operations: record.operations.length, reason: record.reason })
+    d.patch = record
+    return record
+  }
+  const ir = compileWorkflow(next)
+  for (const id of d.nodeIds()) if (!ir.nodes[id]) d.putNode(id, null)
+  for (const id of Object.keys(ir.nodes)) if (!d.peek(id)) d.putNode(id, newNodeState())
+  const version = d.run.ir_version + 1
+  d.setRun({ document: next, ir, ir_version: version })
+  for (const id of d.nodeIds()) {
+    const n = d.peek(id)
+    if (n?.status !== 'pending') continue
+    const keys = new Set(ir.in[id].map((i) => ir.edges[i].key))
+    const arrivals = Object.entries(n.arrivals)
+    if (arrivals.some(([k]) => !keys.has(k)) || [...keys].some((k) => !(k in n.arrivals))) {
+      const node = d.node(id)
+      for (const [k] of arrivals) if (!keys.has(k)) delete node.arrivals[k]
+      for (const k of keys) {
+        const source = d.peek(k.slice(0, k.indexOf('->')))
+        // A new edge from a node that already routed can no longer deliver a token.
+        if (!(k in node.arrivals) && source && ['succeeded', 'failed', 'skipped', 'cancelled'].includes(source.status)) node.arrivals[k] = 'dead'
+      }
+    }
+  }
+  const applied: PatchRecord = { ...record, status: 'applied', ir_version: version, decided_at: now }
+  d.patch = applied
+  d.emit('patch_applied', undefined, { patch_id: applied.id, ir_version: version, operations: applied.operations.length, reason: applied.reason })
+  await reconsiderPending(d)
+  return applied
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]
+}

@@ -1,0 +1,53 @@
+/**
+ * The HTTP API (SPEC §4) as a Hono app over a kernel; serve it with `startOrchestrator` or call
+ * `app.request()` in tests.
+ * @module
+ */
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { ErrorCode } from '../errors.ts'
+import type { Kernel } from '../kernel.ts'
+import { VERSION } from '../version.ts'
+import { bearerAuth, type AuthEnv } from './auth.ts'
+import { errorBody, handleError } from './http-errors.ts'
+import { eventRoutes } from './routes/events.ts'
+import { runRoutes } from './routes/runs.ts'
+import { workflowRoutes } from './routes/workflows.ts'
+
+export interface AppOptions {
+  service?: string
+  keepAliveMs?: number
+}
+
+export function createApp(kernel: Kernel, opts: AppOptions = {}) {
+  const started = Date.now()
+  const app = new Hono<AuthEnv>()
+  app.onError(handleError(kernel.log))
+  app.notFound((c) => c.json(errorBody(ErrorCode.NotFound, `no route ${c.req.method} ${c.req.path}`), 404))
+
+  app.get('/health', async (c) => {
+    const check = async (fn: () => Promise<void>) => fn().then(() => 'ok', (e: Error) => `error: ${e.message}`)
+    const [store, bus] = await Promise.all([check(() => kernel.store.ping()), check(() => kernel.bus.ping())])
+    const embedded = kernel.config.mode === 'embedded'
+    const dependencies = embedded ? { postgres: 'not used (embedded)', redis: 'not used (embedded)', sqlite: store, bus } : { postgres: store, redis: bus }
+    const ok = store === 'ok' && bus === 'ok'
+    return c.json(
+      { status: ok ? 'ok' : 'degraded', service: opts.service ?? 'aob-orchestrator', version: VERSION, uptime: (Date.now() - started) / 1000, mode: kernel.config.mode, dependencies },
+      ok ? 200 : 503
+    )
+  })
+
+  const api = new Hono<AuthEnv>()
+  api.use(bearerAuth(kernel.config.tokens))
+  api.use(
+    bodyLimit({
+      maxSize: kernel.config.bodyLimitBytes,
+      onError: (c) => c.json(errorBody(ErrorCode.PayloadTooLarge, `request body is over the limit of ${kernel.config.bodyLimitBytes} bytes`), 413),
+    })
+  )
+  api.route('/', workflowRoutes(kernel))
+  api.route('/', runRoutes(kernel))
+  api.route('/', eventRoutes(kernel, { keepAliveMs: opts.keepAliveMs ?? 5_000 }))
+  app.route('/api/v1', api)
+  return app
+}

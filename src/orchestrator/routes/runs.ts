@@ -1,0 +1,131 @@
+/** /runs: create, list, get, cancel, patch, replay, and /patches. @module */
+import { Hono } from 'hono'
+import * as v from 'valibot'
+import { cancelRun } from '../../engine/route.ts'
+import { patchRun, PatchRequest } from '../../engine/patch.ts'
+import { RunStatus, type PatchRecord } from '../../engine/state.ts'
+import { AobError, ErrorCode } from '../../errors.ts'
+import { isRunId, type RunId } from '../../ids.ts'
+import type { Kernel } from '../../kernel.ts'
+import type { Workflow } from '../../model/workflow.ts'
+import { createRun } from '../../runs/create-run.ts'
+import { transact } from '../../runs/transact.ts'
+import { resolveWorkflow, storeWorkflow } from '../../runs/workflows.ts'
+import { validateWorkflow } from '../../model/validate.ts'
+import { requireRole, type AuthEnv } from '../auth.ts'
+import { intParam, parseBody, readJson } from '../request.ts'
+import { patchView, runSummary, runView } from '../views.ts'
+
+const CreateRunBody = v.strictObject({
+  workflow: v.union([v.pipe(v.string(), v.minLength(1), v.maxLength(200)), v.record(v.string(), v.unknown())], 'must be a workflow id, a tag name, or a workflow document'),
+  input: v.optional(v.unknown()),
+  idempotency_key: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(255))),
+})
+const CancelBody = v.strictObject({ reason: v.optional(v.pipe(v.string(), v.maxLength(2000))) })
+const ReplayBody = v.strictObject({ from: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))) })
+
+export function runRoutes(kernel: Kernel) {
+  const { store, config } = kernel
+  const app = new Hono<AuthEnv>()
+  const runId = (raw: string): RunId => {
+    if (!isRunId(raw)) throw new AobError(ErrorCode.RunNotFound, `run ${raw} not found`)
+    return raw
+  }
+  const loadRun = async (raw: string) => {
+    const state = await store.loadRun(runId(raw))
+    if (!state) throw new AobError(ErrorCode.RunNotFound, `run ${raw} not found`)
+    return state
+  }
+
+  app.post('/runs', requireRole('operator'), async (c) => {
+    const body = parseBody(CreateRunBody, await readJson(c))
+    let workflowId: string
+    let document: Workflow
+    if (typeof body.workflow === 'string') {
+      const wf = await resolveWorkflow(store, body.workflow)
+      workflowId = wf.id
+      const checked = validateWorkflow(wf.document, config.limits)
+      if (!checked.valid) throw new AobError(ErrorCode.InvalidWorkflow, `stored workflow ${wf.id} no longer validates`, checked.errors)
+      document = checked.workflow as Workflow
+    } else {
+      const stored = await storeWorkflow(store, body.workflow, config.limits)
+      workflowId = stored.id
+      document = stored.workflow
+    }
+    const { run, created } = await createRun(kernel, { workflowId, document, input: body.input ?? null, idempotencyKey: body.idempotency_key })
+    if (!created && run.workflow_id !== workflowId) {
+      throw new AobError(ErrorCode.Conflict, `idempotency key "${body.idempotency_key}" was used for a run of another workflow (${run.workflow_id})`)
+    }
+    return c.json({ run_id: run.id, status: run.status, workflow_id: run.workflow_id, created }, created ? 201 : 200)
+  })
+
+  app.get('/runs', async (c) => {
+    const status = c.req.query('status')
+    if (status !== undefined && !Object.values(RunStatus).includes(status as RunStatus)) {
+      throw new AobError(ErrorCode.BadRequest, `status must be one of ${Object.values(RunStatus).join(', ')}`)
+    }
+    const limit = intParam(c.req.query('limit'), 'limit', 50, 1, 500)
+    const cursor = c.req.query('cursor')
+    if (cursor !== undefined && !isRunId(cursor)) throw new AobError(ErrorCode.BadRequest, 'cursor is not one this API returned')
+    const ref = c.req.query('workflow')
+    const workflow_id = ref ? (await resolveWorkflow(store, ref)).id : undefined
+    const runs = await store.listRuns({ status: status as RunStatus | undefined, workflow_id, limit: limit + 1, before: cursor })
+    const page = runs.slice(0, limit)
+    return c.json({ runs: page.map(runSummary), next_cursor: runs.length > limit ? page[page.length - 1].id : null })
+  })
+
+  app.get('/runs/:id', async (c) => {
+    const state = await loadRun(c.req.param('id'))
+    return c.json(runView(state, await store.listPatches(state.run.id)))
+  })
+
+  app.post('/runs/:id/cancel', requireRole('operator'), async (c) => {
+    const id = runId(c.req.param('id'))
+    const body = parseBody(CancelBody, await readJson(c, { optional: true }))
+    await transact(kernel, id, (d) => cancelRun(d, body.reason))
+    return c.json({ run_id: id, status: 'cancelled' })
+  })
+
+  app.post('/runs/:id/patch', requireRole('operator'), async (c) => {
+    const id = runId(c.req.param('id'))
+    const raw = await readJson(c)
+    const body = parseBody(PatchRequest, raw, ErrorCode.InvalidPatch)
+    const { value } = await transact(kernel, id, (d) => patchRun(d, body.operations, { reason: body.reason, limits: config.limits }))
+    return c.json({ patch_id: value.id, status: value.status, ir_version: value.ir_version })
+  })
+
+  app.get('/runs/:id/patches', async (c) => {
+    const state = await loadRun(c.req.param('id'))
+    return c.json({ patches: (await store.listPatches(state.run.id)).map(patchView) })
+  })
+
+  app.post('/runs/:id/replay', requireRole('operator'), async (c) => {
+    const old = await loadRun(c.req.param('id'))
+    const body = parseBody(ReplayBody, await readJson(c, { optional: true }))
+    const { run } = await createRun(kernel, { workflowId: old.run.workflow_id, document: old.run.document, input: old.run.input, replay: { of: old, from: body.from } })
+    return c.json({ run_id: run.id, replay_of: old.run.id, status: run.status }, 201)
+  })
+
+  const getPatch = async (id: string): Promise<PatchRecord> => {
+    const p = await store.getPatch(id)
+    if (!p) throw new AobError(ErrorCode.PatchNotFound, `patch ${id} not found`)
+    return p
+  }
+  app.get('/patches/:id', async (c) => c.json(patchView(await getPatch(c.req.param('id')))))
+
+  app.post('/patches/:id/:decision{approve|reject}', requireRole('operator'), async (c) => {
+    const patch = await getPatch(c.req.param('id'))
+    const decision = c.req.param('decision')
+    const { value } = await transact(kernel, patch.run_id, async (d) => {
+      const current = (await store.getPatch(patch.id)) as PatchRecord
+      if (current.status !== 'pending') throw new AobError(ErrorCode.Conflict, `patch ${patch.id} is already ${current.status}`)
+      if (decision === 'approve') return patchRun(d, current.operations, { limits: config.limits, forceApply: current })
+      d.patch = { ...current, status: 'rejected', decided_at: d.now() }
+      d.emit('log', undefined, { level: 'info', message: `patch ${patch.id} rejected` })
+      return d.patch
+    })
+    return c.json(patchView(value))
+  })
+
+  return app
+}

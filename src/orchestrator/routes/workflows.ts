@@ -1,0 +1,64 @@
+/** /workflows and /tags. @module */
+import { Hono } from 'hono'
+import * as v from 'valibot'
+import { AobError, ErrorCode } from '../../errors.ts'
+import type { Kernel } from '../../kernel.ts'
+import { validateWorkflow } from '../../model/validate.ts'
+import { checkTagName, resolveWorkflow, storeWorkflow } from '../../runs/workflows.ts'
+import { requireRole, type AuthEnv } from '../auth.ts'
+import { intParam, parseBody, readJson } from '../request.ts'
+
+const TagMoveBody = v.strictObject({
+  workflow_id: v.pipe(v.string(), v.regex(/^wf_[0-9a-f]{16}$/, 'must be a workflow id (wf_ + 16 hex digits)')),
+  expect: v.optional(v.nullable(v.pipe(v.string(), v.regex(/^wf_[0-9a-f]{16}$/, 'must be a workflow id or null')))),
+})
+
+export function workflowRoutes(kernel: Kernel) {
+  const { store, config } = kernel
+  const app = new Hono<AuthEnv>()
+
+  app.post('/workflows/validate', async (c) => {
+    const { valid, errors, warnings } = validateWorkflow(await readJson(c), config.limits)
+    return c.json({ valid, errors, warnings })
+  })
+
+  app.post('/workflows', requireRole('admin'), async (c) => {
+    const tag = c.req.query('tag')
+    if (tag !== undefined) checkTagName(tag)
+    const doc = await readJson(c)
+    const { id, workflow, created } = await storeWorkflow(store, doc, config.limits)
+    if (tag !== undefined) await store.moveTag(tag, id)
+    return c.json({ id, name: workflow.name, created, ...(tag !== undefined ? { tag } : {}) }, 201)
+  })
+
+  app.get('/workflows', async (c) => {
+    const limit = intParam(c.req.query('limit'), 'limit', 100, 1, 1000)
+    const list = await store.listWorkflows({ limit, name: c.req.query('name') })
+    return c.json({ workflows: list.map(({ id, name, created_at }) => ({ id, name, created_at })) })
+  })
+
+  app.get('/workflows/:ref', async (c) => {
+    const wf = await resolveWorkflow(store, c.req.param('ref'))
+    return c.json({ id: wf.id, name: wf.name, created_at: wf.created_at, document: wf.document })
+  })
+
+  app.get('/tags', async (c) => c.json({ tags: await store.listTags() }))
+
+  app.get('/tags/:name/history', async (c) => {
+    const name = c.req.param('name')
+    const history = await store.tagHistory(name)
+    if (history.length === 0 && !(await store.getTag(name))) throw new AobError(ErrorCode.NotFound, `no tag "${name}"`)
+    return c.json({ name, history })
+  })
+
+  app.post('/tags/:name/move', requireRole('admin'), async (c) => {
+    const name = c.req.param('name')
+    checkTagName(name)
+    const body = parseBody(TagMoveBody, await readJson(c))
+    if (!(await store.getWorkflow(body.workflow_id))) throw new AobError(ErrorCode.WorkflowNotFound, `no workflow ${body.workflow_id}`)
+    const move = await store.moveTag(name, body.workflow_id, body.expect)
+    return c.json(move)
+  })
+
+  return app
+}

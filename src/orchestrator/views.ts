@@ -1,0 +1,49 @@
+/** The API's JSON shapes of runs and their nodes. @module */
+import type { PatchRecord, RunRecord, RunState } from '../engine/state.ts'
+
+export function runSummary(r: RunRecord) {
+  return {
+    run_id: r.id,
+    workflow_id: r.workflow_id,
+    status: r.status,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+    finished_at: r.finished_at,
+    replay_of: r.replay_of,
+  }
+}
+
+export function runView(state: RunState, patches: PatchRecord[]) {
+  const { run } = state
+  const nodes: Record<string, unknown> = {}
+  for (const id of Object.keys(run.ir.nodes)) {
+    const n = state.nodes[id]
+    if (!n) continue
+    nodes[id] = {
+      type: run.ir.nodes[id].type,
+      status: n.status,
+      attempts: n.attempts,
+      iteration: n.iteration,
+      started_at: n.started_at ?? null,
+      finished_at: n.finished_at ?? null,
+      output: n.output ?? null,
+      error: n.error ?? null,
+    }
+  }
+  return {
+    ...runSummary(run),
+    input: run.input,
+    output: run.output,
+    error: run.error,
+    ir_version: run.ir_version,
+    last_seq: run.last_seq,
+    idempotency_key: run.idempotency_key,
+    nodes,
+    pending_approvals: [],
+    patches: patches.map(patchView),
+  }
+}
+
+export function patchView(p: PatchRecord) {
+  return { patch_id: p.id, run_id: p.run_id, status: p.status, operations: p.operations, reason: p.reason, ir_version: p.ir_version, created_at: p.created_at, decided_at: p.decided_at }
+}

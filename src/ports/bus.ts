@@ -1,0 +1,46 @@
+/**
+ * Moves work between services: topics with consumer groups (each message goes to one consumer
+ * of each group and stays pending until acked; idle pending messages can be reclaimed by
+ * another consumer), delayed publishing, and fire-and-forget notifications for live events.
+ * The embedded adapter keeps queues in memory; the distributed one uses Redis Streams.
+ * @module
+ */
+export interface Delivery<T = unknown> {
+  id: string
+  msg: T
+  /** How many times this message has been delivered (1 on first delivery). */
+  deliveries: number
+}
+
+export interface ConsumeOptions {
+  /** At most this many messages. */
+  count: number
+  /** Wait up to this long for a message; resolves with [] after it. */
+  blockMs: number
+}
+
+export interface Bus {
+  /** Appends `msg` to `topic` (after `delayMs`, when given). */
+  publish(topic: string, msg: unknown, opts?: { delayMs?: number }): Promise<void>
+  /** New messages for `consumer` of `group` (the group is created at the topic's start). */
+  consume<T>(topic: string, group: string, consumer: string, opts: ConsumeOptions): Promise<Delivery<T>[]>
+  ack(topic: string, group: string, ids: string[]): Promise<void>
+  /** Moves messages pending longer than `minIdleMs` to `consumer` and returns them. */
+  reclaim<T>(topic: string, group: string, consumer: string, minIdleMs: number, count: number): Promise<Delivery<T>[]>
+  /** Marks messages as still being worked on (resets their idle time). */
+  touch(topic: string, group: string, consumer: string, ids: string[]): Promise<void>
+  /** Broadcasts to current subscribers of `channel`; nothing is kept. */
+  notify(channel: string, payload: unknown): Promise<void>
+  subscribe(channel: string, listener: (payload: unknown) => void): Promise<() => void>
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+export const TOPICS = {
+  tasks: (type: string) => `wf.tasks.${type}`,
+  completions: 'wf.completions',
+} as const
+
+export const CHANNELS = {
+  runEvents: (runId: string) => `run.${runId}.events`,
+} as const

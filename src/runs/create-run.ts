@@ -1,0 +1,55 @@
+/**
+ * Creating a run (new or replay): the record, the node states and the first transition,
+ * committed together, then the start tasks dispatched.
+ * @module
+ */
+import { Draft, newNodeState } from '../engine/draft.ts'
+import { replayRoots, startReplay } from '../engine/replay.ts'
+import { startRun } from '../engine/route.ts'
+import type { NodeState, RunRecord, RunState } from '../engine/state.ts'
+import { newRunId, newTraceId } from '../ids.ts'
+import type { Kernel } from '../kernel.ts'
+import { compileWorkflow } from '../model/ir.ts'
+import type { Workflow } from '../model/workflow.ts'
+import { announce } from './transact.ts'
+
+export interface CreateRunOptions {
+  workflowId: string
+  document: Workflow
+  input: unknown
+  idempotencyKey?: string
+  replay?: { of: RunState; from?: string }
+}
+
+export async function createRun(kernel: Pick<Kernel, 'store' | 'bus'>, opts: CreateRunOptions): Promise<{ run: RunRecord; created: boolean }> {
+  const now = new Date().toISOString()
+  const run: RunRecord = {
+    id: newRunId(),
+    workflow_id: opts.workflowId,
+    status: 'queued',
+    input: opts.input ?? null,
+    output: null,
+    error: null,
+    document: opts.document,
+    ir: compileWorkflow(opts.document),
+    ir_version: 1,
+    loops: {},
+    version: 0,
+    last_seq: 0,
+    idempotency_key: opts.idempotencyKey ?? null,
+    replay_of: opts.replay ? opts.replay.of.run.id : null,
+    trace_id: newTraceId(),
+    created_at: now,
+    updated_at: now,
+    finished_at: null,
+  }
+  const nodes: Record<string, NodeState> = {}
+  for (const id of Object.keys(run.ir.nodes)) nodes[id] = newNodeState()
+  const draft = new Draft({ run, nodes })
+  if (opts.replay) await startReplay(draft, opts.replay.of, replayRoots(opts.replay.of, opts.replay.from))
+  else await startRun(draft)
+  const first = draft.toTransition()
+  const res = await kernel.store.createRun({ run, nodes }, first)
+  if (res.created) await announce(kernel, res.run.id, first.tasks, res.events)
+  return { run: res.run, created: res.created }
+}

@@ -1,0 +1,36 @@
+/** Storing workflows by content address and resolving a ref (id or tag). @module */
+import { AobError, ErrorCode } from '../errors.ts'
+import { isWorkflowId } from '../ids.ts'
+import { workflowId } from '../model/canonical.ts'
+import { validateWorkflow } from '../model/validate.ts'
+import { NAME_PATTERN, type Limits, type Workflow } from '../model/workflow.ts'
+import type { Store, StoredWorkflow } from '../ports/store.ts'
+
+/** Validates and stores `doc`; throws INVALID_WORKFLOW (422) with every problem found. */
+export async function storeWorkflow(store: Store, doc: unknown, limits: Limits): Promise<{ id: string; workflow: Workflow; created: boolean }> {
+  const result = validateWorkflow(doc, limits)
+  if (!result.valid) throw new AobError(ErrorCode.InvalidWorkflow, 'the workflow is invalid', result.errors)
+  const workflow = result.workflow as Workflow
+  const id = workflowId(doc)
+  const { created } = await store.putWorkflow({ id, name: workflow.name, document: doc, created_at: new Date().toISOString() })
+  return { id, workflow, created }
+}
+
+/** A workflow by id or tag name; throws WORKFLOW_NOT_FOUND. */
+export async function resolveWorkflow(store: Store, ref: string): Promise<StoredWorkflow> {
+  let id = ref
+  if (!isWorkflowId(ref)) {
+    const tag = await store.getTag(ref)
+    if (!tag) throw new AobError(ErrorCode.WorkflowNotFound, `no workflow with id or tag "${ref}"`)
+    id = tag.workflow_id
+  }
+  const wf = await store.getWorkflow(id)
+  if (!wf) throw new AobError(ErrorCode.WorkflowNotFound, `no workflow with id or tag "${ref}"`)
+  return wf
+}
+
+export function checkTagName(name: string): void {
+  if (!NAME_PATTERN.test(name) || /^wf_[0-9a-f]{16}$/.test(name)) {
+    throw new AobError(ErrorCode.BadRequest, `invalid tag name "${name}": 1-64 of [a-z0-9._-], and not shaped like a workflow id`)
+  }
+}

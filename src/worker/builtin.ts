@@ -1,0 +1,35 @@
+/**
+ * The built-in node types every deployment runs: noop, sleep and transform.
+ * @module
+ */
+import { ErrorCode, TerminalError } from '../errors.ts'
+import { runPipeline } from '../pipeline/pipeline.ts'
+import type { Handler } from './run-worker.ts'
+
+const noop: Handler = async (task) => task.config.output ?? null
+
+const sleep: Handler = async (task, { signal }) => {
+  const ms = Number(task.config.ms ?? 0)
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms)
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    })
+  })
+  return task.config.output ?? { slept_ms: ms }
+}
+
+const transform: Handler = async (task, { signal }) => {
+  const ctx = task.context
+  if (!ctx) throw new TerminalError(ErrorCode.Internal, 'transform task carries no context')
+  const start = 'input' in task.config ? task.config.input : ctx.input
+  try {
+    return await runPipeline(task.config.pipeline as Record<string, unknown>[], start, { input: ctx.input, nodes: ctx.nodes, run: ctx.run, signal })
+  } catch (e) {
+    // Pipelines are deterministic over their input: retrying cannot help.
+    throw new TerminalError(ErrorCode.StepFailed, (e as Error).message)
+  }
+}
+
+export const BUILTIN_HANDLERS: Record<string, Handler> = { noop, sleep, transform }

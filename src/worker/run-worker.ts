@@ -1,0 +1,76 @@
+/**
+ * The worker runtime: a worker is a handler for one node type consuming `wf.tasks.<type>`.
+ * It runs each task with the node's timeout, reports the outcome as a completion signal and
+ * acks the task. Handlers return the node's output or throw: TerminalError fails the node at
+ * once; anything else is retried by the coordinator up to the node's max_attempts.
+ * @module
+ */
+import type { Outcome } from '../engine/route.ts'
+import type { Task } from '../engine/state.ts'
+import { AobError, ErrorCode, toErrorData } from '../errors.ts'
+import type { Logger } from '../log.ts'
+import { TOPICS, type Bus } from '../ports/bus.ts'
+import { startConsumer, type Service } from './consumer.ts'
+
+export interface HandlerContext {
+  signal: AbortSignal
+  log: Logger
+}
+
+export type Handler = (task: Task, ctx: HandlerContext) => Promise<unknown>
+
+export interface WorkerOptions {
+  type: string
+  handler: Handler
+  concurrency?: number
+  visibilityMs?: number
+  consumer?: string
+}
+
+export function startWorker(deps: { bus: Bus; log: Logger }, opts: WorkerOptions): Service {
+  const log = deps.log.child({ worker: opts.type })
+  return startConsumer<Task>(deps, {
+    topic: TOPICS.tasks(opts.type),
+    group: `workers.${opts.type}`,
+    consumer: opts.consumer ?? `${opts.type}-${process.pid}-${crypto.randomUUID().slice(0, 8)}`,
+    concurrency: opts.concurrency ?? 64,
+    visibilityMs: opts.visibilityMs ?? 30_000,
+    async process({ msg: task }) {
+      const outcome = await execute(opts.handler, task, log)
+      await deps.bus.publish(TOPICS.completions, {
+        run_id: task.run_id,
+        node_id: task.node_id,
+        epoch: task.epoch,
+        outcome,
+        trace_id: task.trace_id,
+      })
+    },
+  })
+}
+
+/** Runs a handler under the task's timeout and turns its result into an Outcome. */
+export async function execute(handler: Handler, task: Task, log: Logger): Promise<Outcome> {
+  const controller = new AbortController()
+  const runLog = log.child({ run_id: task.run_id, node_id: task.node_id, trace_id: task.trace_id })
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    const work = handler(task, { signal: controller.signal, log: runLog })
+    const output = task.timeout_ms
+      ? await Promise.race([
+          work,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => {
+              controller.abort()
+              reject(new AobError(ErrorCode.Timeout, `node timed out after ${task.timeout_ms} ms`))
+            }, task.timeout_ms)
+          }),
+        ])
+      : await work
+    return { kind: 'done', output: output === undefined ? null : output }
+  } catch (e) {
+    runLog.debug({ err: e }, 'task failed')
+    return { kind: 'fail', error: toErrorData(e) }
+  } finally {
+    clearTimeout(timer)
+  }
+}
