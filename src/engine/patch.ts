@@ -100,7 +100,8 @@ export async function patchRun(
   }
   const ir = compileWorkflow(next)
   for (const id of d.nodeIds()) if (!ir.nodes[id]) d.putNode(id, null)
-  for (const id of Object.keys(ir.nodes)) if (!d.peek(id)) d.putNode(id, newNodeState())
+  const added = new Set(Object.keys(ir.nodes).filter((id) => !d.peek(id)))
+  for (const id of added) d.putNode(id, newNodeState())
   const version = d.run.ir_version + 1
   d.setRun({ document: next, ir, ir_version: version })
   for (const id of d.nodeIds()) {
@@ -121,7 +122,7 @@ export async function patchRun(
   const applied: PatchRecord = { ...record, status: 'applied', ir_version: version, decided_at: now }
   d.patch = applied
   d.emit('patch_applied', undefined, { patch_id: applied.id, ir_version: version, operations: applied.operations.length, reason: applied.reason })
-  await reconsiderPending(d)
+  await reconsiderPending(d, added)
   return applied
 }
 

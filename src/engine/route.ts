@@ -76,13 +76,17 @@ export function cancelRun(d: Draft, reason?: string): void {
   d.emit('run_cancelled', undefined, reason ? { reason } : {})
 }
 
-/** Re-examines every pending node's join (after a patch changed the graph), then settles. */
-export async function reconsiderPending(d: Draft): Promise<void> {
+/**
+ * Re-examines every pending node's join after a patch changed the graph, starts the nodes the
+ * patch added without incoming edges, then settles. (A node that lost its incoming edges to a
+ * patch is now unreachable: it stays pending.)
+ */
+export async function reconsiderPending(d: Draft, added: Set<string>): Promise<void> {
   for (const id of d.nodeIds()) {
     const n = d.peek(id)
     if (n?.status !== 'pending') continue
-    if ((d.ir.in[id] ?? []).length === 0) await activate(d, id)
-    else await checkReady(d, id)
+    if ((d.ir.in[id] ?? []).length > 0) await checkReady(d, id)
+    else if (added.has(id)) await activate(d, id)
   }
   settle(d)
 }

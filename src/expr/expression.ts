@@ -29,21 +29,19 @@ const CACHE_LIMIT = 2_000
 const cache = new Map<string, Compiled>()
 
 /** Throws AobError(EXPRESSION_ERROR) naming the position of a syntax error. */
-export function compileExpression(source: string): Compiled {
-  const hit = cache.get(source)
+export function compileExpression(source: string, bounds: ExpressionBounds = DEFAULT_BOUNDS): Compiled {
+  // JSONata takes its bounds at compile time, so they are part of the cache key.
+  const key = `${bounds.timeoutMs}:${bounds.maxDepth}:${bounds.maxSequence}:${source}`
+  const hit = cache.get(key)
   if (hit) return hit
   let compiled: Compiled
   try {
-    compiled = jsonata(source, {
-      timeout: DEFAULT_BOUNDS.timeoutMs,
-      stack: DEFAULT_BOUNDS.maxDepth,
-      sequence: DEFAULT_BOUNDS.maxSequence,
-    })
+    compiled = jsonata(source, { timeout: bounds.timeoutMs, stack: bounds.maxDepth, sequence: bounds.maxSequence })
   } catch (e) {
     throw new AobError(ErrorCode.ExpressionError, describeJsonataError(e, source))
   }
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string)
-  cache.set(source, compiled)
+  cache.set(key, compiled)
   return compiled
 }
 
@@ -63,7 +61,7 @@ export async function evaluateExpression(
   bindings: Record<string, unknown> = {},
   bounds: ExpressionBounds = DEFAULT_BOUNDS
 ): Promise<unknown> {
-  const compiled = compileExpression(source)
+  const compiled = compileExpression(source, bounds)
   let result: unknown
   try {
     result = await compiled.evaluate(input, bindings)

@@ -1,0 +1,114 @@
+/** The Bus port's contract: every adapter runs these cases. */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import type { Bus } from '../../src/ports/bus.ts'
+
+const topicName = () => `test.${crypto.randomUUID()}`
+
+export function busContract(name: string, make: () => Promise<Bus>) {
+  describe(`Bus contract [${name}]`, () => {
+    let bus: Bus
+    beforeAll(async () => {
+      bus = await make()
+    })
+    afterAll(() => bus.close())
+
+    test('messages arrive in order, as data, to one consumer of each group', async () => {
+      const t = topicName()
+      await bus.consume(t, 'g1', 'c1', { count: 1, blockMs: 0 })
+      await bus.consume(t, 'g2', 'c1', { count: 1, blockMs: 0 })
+      for (let i = 0; i < 5; i++) await bus.publish(t, { i, nested: { ok: true } })
+      const a = await bus.consume<{ i: number }>(t, 'g1', 'c1', { count: 3, blockMs: 0 })
+      const b = await bus.consume<{ i: number }>(t, 'g1', 'c2', { count: 10, blockMs: 0 })
+      expect(a.map((d) => d.msg.i)).toEqual([0, 1, 2])
+      expect(b.map((d) => d.msg.i)).toEqual([3, 4])
+      expect(a[0].msg).toEqual({ i: 0, nested: { ok: true } })
+      expect(a[0].deliveries).toBe(1)
+      const other = await bus.consume<{ i: number }>(t, 'g2', 'c1', { count: 10, blockMs: 0 })
+      expect(other.map((d) => d.msg.i)).toEqual([0, 1, 2, 3, 4])
+    })
+
+    test('messages published before the group existed reach its first consumer', async () => {
+      const t = topicName()
+      await bus.publish(t, { early: true })
+      const got = await bus.consume(t, 'late', 'c', { count: 10, blockMs: 100 })
+      expect(got.map((d) => d.msg)).toEqual([{ early: true }])
+    })
+
+    test('an unacked message is reclaimed after it idles; an acked one never is', async () => {
+      const t = topicName()
+      await bus.publish(t, { n: 1 })
+      await bus.publish(t, { n: 2 })
+      const [m1, m2] = await bus.consume<{ n: number }>(t, 'g', 'crashed', { count: 2, blockMs: 100 })
+      await bus.ack(t, 'g', [m2.id])
+      expect(await bus.reclaim(t, 'g', 'rescuer', 10_000, 10)).toEqual([])
+      await Bun.sleep(60)
+      const reclaimed = await bus.reclaim<{ n: number }>(t, 'g', 'rescuer', 50, 10)
+      expect(reclaimed.map((d) => d.msg.n)).toEqual([1])
+      expect(reclaimed[0].id).toBe(m1.id)
+      expect(reclaimed[0].deliveries).toBe(2)
+      await bus.ack(t, 'g', [m1.id])
+      await Bun.sleep(60)
+      expect(await bus.reclaim(t, 'g', 'rescuer', 50, 10)).toEqual([])
+    })
+
+    test('touch keeps an in-flight message from being reclaimed', async () => {
+      const t = topicName()
+      await bus.publish(t, { n: 1 })
+      const [m] = await bus.consume(t, 'g', 'worker', { count: 1, blockMs: 100 })
+      await Bun.sleep(80)
+      await bus.touch(t, 'g', 'worker', [m.id])
+      expect(await bus.reclaim(t, 'g', 'other', 60, 10)).toEqual([])
+    })
+
+    test('a blocking consume wakes on publish and times out empty', async () => {
+      const t = topicName()
+      const empty = await bus.consume(t, 'g', 'c', { count: 1, blockMs: 50 })
+      expect(empty).toEqual([])
+      const waiting = bus.consume<{ n: number }>(t, 'g', 'c', { count: 1, blockMs: 2_000 })
+      await Bun.sleep(20)
+      const started = Date.now()
+      await bus.publish(t, { n: 7 })
+      const got = await waiting
+      expect(got.map((d) => d.msg.n)).toEqual([7])
+      expect(Date.now() - started).toBeLessThan(1_000)
+    })
+
+    test('a delayed message is not delivered before its delay', async () => {
+      const t = topicName()
+      await bus.consume(t, 'g', 'c', { count: 1, blockMs: 0 })
+      await bus.publish(t, { later: true }, { delayMs: 150 })
+      expect(await bus.consume(t, 'g', 'c', { count: 1, blockMs: 50 })).toEqual([])
+      const got = await bus.consume(t, 'g', 'c', { count: 1, blockMs: 1_000 })
+      expect(got.map((d) => d.msg)).toEqual([{ later: true }])
+    })
+
+    test('concurrent consumers never get the same message', async () => {
+      const t = topicName()
+      for (let i = 0; i < 200; i++) await bus.publish(t, { i })
+      const seen: number[] = []
+      await Promise.all(
+        Array.from({ length: 4 }, async (_, c) => {
+          for (;;) {
+            const batch = await bus.consume<{ i: number }>(t, 'g', `c${c}`, { count: 7, blockMs: 20 })
+            if (batch.length === 0) return
+            seen.push(...batch.map((d) => d.msg.i))
+            await bus.ack(t, 'g', batch.map((d) => d.id))
+          }
+        })
+      )
+      expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i))
+    })
+
+    test('notifications reach current subscribers only', async () => {
+      const ch = `ch.${crypto.randomUUID()}`
+      const got: unknown[] = []
+      const unsubscribe = await bus.subscribe(ch, (p) => got.push(p))
+      await bus.notify(ch, { a: 1 })
+      await Bun.sleep(20)
+      unsubscribe()
+      await bus.notify(ch, { a: 2 })
+      await Bun.sleep(20)
+      expect(got).toEqual([{ a: 1 }])
+    })
+  })
+}

@@ -1,0 +1,142 @@
+/** The Store port's contract: every adapter runs these cases. */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { newNodeState } from '../../src/engine/draft.ts'
+import type { RunRecord, Transition } from '../../src/engine/state.ts'
+import { newRunId, type RunId } from '../../src/ids.ts'
+import { compileWorkflow } from '../../src/model/ir.ts'
+import type { Store } from '../../src/ports/store.ts'
+
+const WF = { name: 'c', nodes: [{ id: 'a', type: 'noop' }, { id: 'b', type: 'noop' }], edges: [{ from: 'a', to: 'b' }] }
+
+function newRun(extra: Partial<RunRecord> = {}): RunRecord {
+  const now = new Date().toISOString()
+  return { id: newRunId(), workflow_id: 'wf_0000000000000001', status: 'queued', input: { x: 1 }, output: null, error: null, document: WF as any, ir: compileWorkflow(WF as any), ir_version: 1, loops: {}, version: 0, last_seq: 0, idempotency_key: null, replay_of: null, trace_id: 't', created_at: now, updated_at: now, finished_at: null, ...extra }
+}
+
+const start = (): Transition => ({ run: { status: 'running' }, nodes: { a: { ...newNodeState(), status: 'running', epoch: 1 } }, events: [{ type: 'run_started', data: {} }, { type: 'node_started', node_id: 'a', data: {} }], tasks: [] })
+const nodes = () => ({ a: newNodeState(), b: newNodeState() })
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  return p.then(() => 'no error', (e) => e.code)
+}
+
+export function storeContract(name: string, make: () => Promise<Store>) {
+  describe(`Store contract [${name}]`, () => {
+    let store: Store
+    beforeAll(async () => {
+      store = await make()
+    })
+    afterAll(() => store.close())
+
+    test('workflows are stored once by id', async () => {
+      const wf = { id: `wf_${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`, name: 'same-name', document: { a: 1 }, created_at: new Date().toISOString() }
+      expect(await store.putWorkflow(wf)).toEqual({ created: true })
+      expect(await store.putWorkflow({ ...wf, document: { a: 2 } })).toEqual({ created: false })
+      expect((await store.getWorkflow(wf.id))?.document).toEqual({ a: 1 })
+      expect((await store.listWorkflows({ limit: 10, name: 'same-name' })).map((w) => w.id)).toContain(wf.id)
+      expect(await store.getWorkflow('wf_ffffffffffffffff')).toBeNull()
+    })
+
+    test('tags move, keep their history, and compare-and-swap', async () => {
+      const tag = `t-${crypto.randomUUID().slice(0, 8)}`
+      const m1 = await store.moveTag(tag, 'wf_0000000000000001', null)
+      expect(m1.previous_id).toBeNull()
+      expect(await codeOf(store.moveTag(tag, 'wf_0000000000000002', null))).toBe('TAG_CONFLICT')
+      expect(await codeOf(store.moveTag(tag, 'wf_0000000000000002', 'wf_0000000000000009'))).toBe('TAG_CONFLICT')
+      expect((await store.getTag(tag))?.workflow_id).toBe('wf_0000000000000001')
+      const m2 = await store.moveTag(tag, 'wf_0000000000000002', 'wf_0000000000000001')
+      expect(m2.previous_id).toBe('wf_0000000000000001')
+      await store.moveTag(tag, 'wf_0000000000000002')
+      const history = await store.tagHistory(tag)
+      expect(history.map((h) => h.workflow_id)).toEqual(['wf_0000000000000002', 'wf_0000000000000001'])
+      expect((await store.listTags()).find((t) => t.name === tag)?.workflow_id).toBe('wf_0000000000000002')
+    })
+
+    test('concurrent compare-and-swap moves: exactly one wins', async () => {
+      const tag = `race-${crypto.randomUUID().slice(0, 8)}`
+      await store.moveTag(tag, 'wf_0000000000000001')
+      const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => store.moveTag(tag, `wf_000000000000001${i}`, 'wf_0000000000000001')))
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+      expect(await store.tagHistory(tag)).toHaveLength(2)
+    })
+
+    test('createRun stores the run, its nodes and the first events numbered from 1', async () => {
+      const run = newRun()
+      const res = await store.createRun({ run, nodes: nodes() }, start())
+      expect(res.created).toBe(true)
+      expect(res.events.map((e) => [e.seq, e.type])).toEqual([[1, 'run_started'], [2, 'node_started']])
+      const state = await store.loadRun(run.id)
+      expect(state?.run.status).toBe('running')
+      expect(state?.run.version).toBe(1)
+      expect(state?.run.last_seq).toBe(2)
+      expect(state?.nodes.a.status).toBe('running')
+      expect(state?.nodes.b.status).toBe('pending')
+    })
+
+    test('the same idempotency key returns the first run and writes nothing', async () => {
+      const key = `k-${crypto.randomUUID()}`
+      const first = await store.createRun({ run: newRun({ idempotency_key: key }), nodes: nodes() }, start())
+      const second = await store.createRun({ run: newRun({ idempotency_key: key }), nodes: nodes() }, start())
+      expect(second.created).toBe(false)
+      expect(second.run.id).toBe(first.run.id)
+      expect(await store.readEvents(first.run.id, 0, 100)).toHaveLength(2)
+    })
+
+    test('commits number events with no gaps and refuse a stale version, writing nothing', async () => {
+      const run = newRun()
+      await store.createRun({ run, nodes: nodes() }, start())
+      const t: Transition = { run: {}, nodes: { a: { ...newNodeState(), status: 'succeeded', output: 1 } }, events: [{ type: 'node_completed', node_id: 'a', data: { output: 1 } }], tasks: [] }
+      const events = await store.commitTransition(run.id, 1, t)
+      expect(events.map((e) => e.seq)).toEqual([3])
+      expect(await codeOf(store.commitTransition(run.id, 1, { ...t, nodes: { b: { ...newNodeState(), status: 'failed' } } }))).toBe('VERSION_CONFLICT')
+      const state = await store.loadRun(run.id)
+      expect(state?.nodes.b.status).toBe('pending')
+      expect(state?.run.last_seq).toBe(3)
+      expect((await store.readEvents(run.id, 0, 100)).map((e) => e.seq)).toEqual([1, 2, 3])
+      expect((await store.readEvents(run.id, 1, 1)).map((e) => e.seq)).toEqual([2])
+    })
+
+    test('concurrent commits at one version: exactly one applies', async () => {
+      const run = newRun()
+      await store.createRun({ run, nodes: nodes() }, start())
+      const attempts = Array.from({ length: 6 }, (_, i) =>
+        store.commitTransition(run.id, 1, { run: {}, nodes: {}, events: [{ type: 'log', data: { i } }], tasks: [] })
+      )
+      const results = await Promise.allSettled(attempts)
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+      expect((await store.readEvents(run.id, 0, 100)).map((e) => e.seq)).toEqual([1, 2, 3])
+    })
+
+    test('node states can be removed; patches are recorded and updated', async () => {
+      const run = newRun()
+      await store.createRun({ run, nodes: nodes() }, start())
+      const patch = { id: `pat_${crypto.randomUUID()}`, run_id: run.id, status: 'pending' as const, operations: [{ op: 'remove', path: '/nodes/1' }], reason: null, ir_version: null, created_at: new Date().toISOString(), decided_at: null }
+      await store.commitTransition(run.id, 1, { run: {}, nodes: { b: null }, events: [], tasks: [], patch })
+      await store.commitTransition(run.id, 2, { run: { ir_version: 2 }, nodes: {}, events: [], tasks: [], patch: { ...patch, status: 'applied', ir_version: 2 } })
+      const state = await store.loadRun(run.id)
+      expect(Object.keys(state!.nodes)).toEqual(['a'])
+      expect(state!.run.ir_version).toBe(2)
+      expect((await store.getPatch(patch.id))?.status).toBe('applied')
+      expect((await store.listPatches(run.id)).map((p) => p.id)).toEqual([patch.id])
+    })
+
+    test('runs list newest first with filters and a cursor; active runs are listed', async () => {
+      const wf = `wf_${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`
+      const ids: RunId[] = []
+      for (let i = 0; i < 5; i++) {
+        const run = newRun({ workflow_id: wf })
+        ids.push(run.id)
+        await store.createRun({ run, nodes: nodes() }, i === 4 ? { ...start(), run: { status: 'succeeded' } } : start())
+      }
+      const page1 = await store.listRuns({ workflow_id: wf, limit: 2 })
+      expect(page1.map((r) => r.id)).toEqual([ids[4], ids[3]])
+      const page2 = await store.listRuns({ workflow_id: wf, limit: 2, before: page1[1].id })
+      expect(page2.map((r) => r.id)).toEqual([ids[2], ids[1]])
+      expect((await store.listRuns({ workflow_id: wf, status: 'succeeded', limit: 10 })).map((r) => r.id)).toEqual([ids[4]])
+      const active = await store.listActiveRuns()
+      expect(active).toContain(ids[0])
+      expect(active).not.toContain(ids[4])
+      expect(await store.loadRun('run_00000000000000000000000000ff' as RunId)).toBeNull()
+    })
+  })
+}
