@@ -57,8 +57,8 @@ export interface ApiClient {
 
 export function apiClient(flags: GlobalFlags): ApiClient {
   const saved = loadCredentials()
-  const server = (flags.server ?? process.env.AOB_SERVER ?? saved?.server ?? 'http://127.0.0.1:7070').replace(/\/+$/, '')
-  const token = flags.token ?? process.env.AOB_TOKEN ?? (saved && saved.server.replace(/\/+$/, '') === server ? saved.token : undefined)
+  const server = (flags.server || env('AOB_SERVER') || saved?.server || 'http://127.0.0.1:7070').replace(/\/+$/, '')
+  const token = flags.token || env('AOB_TOKEN') || (saved && saved.server.replace(/\/+$/, '') === server ? saved.token : undefined)
   const headers = (): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {})
   const call = async (path: string, init: RequestInit): Promise<Response> => {
     try {
@@ -88,6 +88,11 @@ export function apiClient(flags: GlobalFlags): ApiClient {
       return call(path, { headers: { ...headers(), accept: 'text/event-stream', ...extra } })
     },
   }
+}
+
+/** An environment variable, with empty meaning unset. */
+function env(name: string): string | undefined {
+  return process.env[name] || undefined
 }
 
 function safeJson(text: string): unknown {

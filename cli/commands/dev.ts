@@ -14,10 +14,10 @@ export default defineCommand({
     memory: { type: 'boolean', description: 'keep no state on disk', default: false },
   },
   async run({ args }) {
-    const token = process.env.AOB_TOKEN ?? `aob_${crypto.randomUUID().replaceAll('-', '')}`
+    const token = process.env.AOB_TOKEN || `aob_${crypto.randomUUID().replaceAll('-', '')}`
     let config
     try {
-      config = parseConfig(process.env)
+      config = parseConfig({ AOB_LOG_LEVEL: 'warn', ...process.env })
     } catch (e) {
       if (e instanceof ConfigError) throw new CliError(e.message, 1)
       throw e

@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { cli, E2E_TOKEN, startDev, type DevProcess } from '../helpers/processes.ts'
+
+const root = join(import.meta.dir, '../..')
+const auth = { authorization: `Bearer ${E2E_TOKEN}`, 'content-type': 'application/json' }
+
+describe('aob dev as a process, driven over HTTP and by the CLI', () => {
+  let dev: DevProcess
+  beforeAll(async () => {
+    dev = await startDev()
+  })
+  afterAll(() => dev.stop())
+
+  test('prints the URL and the token, saves them for the CLI, and answers /health', async () => {
+    expect(dev.output()).toContain(`admin token: ${E2E_TOKEN}`)
+    const saved = await Bun.file(join(dev.home, 'credentials.json')).json()
+    expect(saved).toEqual({ server: dev.url, token: E2E_TOKEN })
+    const health = await fetch(`${dev.url}/health`)
+    expect(health.status).toBe(200)
+    expect(((await health.json()) as any).status).toBe('ok')
+    expect((await fetch(`${dev.url}/api/v1/runs`)).status).toBe(401)
+  })
+
+  test('every example runs to success over HTTP', async () => {
+    const inputs: Record<string, unknown> = { chain: { name: 'ada' }, 'branch-join': { items: [{ price: 60 }, { price: 70 }] }, loop: {} }
+    for (const [name, input] of Object.entries(inputs)) {
+      const workflow = await Bun.file(join(root, 'examples', `${name}.json`)).json()
+      const res = await fetch(`${dev.url}/api/v1/runs`, { method: 'POST', headers: auth, body: JSON.stringify({ workflow, input }) })
+      expect(res.status).toBe(201)
+      const { run_id } = (await res.json()) as any
+      let run: any
+      for (let i = 0; i < 200; i++) {
+        run = await (await fetch(`${dev.url}/api/v1/runs/${run_id}`, { headers: auth })).json()
+        if (['succeeded', 'failed'].includes(run.status)) break
+        await Bun.sleep(25)
+      }
+      expect({ name, status: run.status }).toEqual({ name, status: 'succeeded' })
+    }
+  })
+
+  test('aob run start -f follows a run live and exits 0', async () => {
+    const res = await cli(dev, ['run', 'start', 'examples/chain.json', '--input', '{"name":"ada"}', '-f'])
+    expect(res.code).toBe(0)
+    expect(res.stdout).toContain('node_completed shout {"text":"HELLO ADA!"}')
+    expect(res.stdout).toMatch(/run run_\w+ succeeded/)
+    const runId = /run (run_\w+) started/.exec(res.stdout)![1]
+    const status = await cli(dev, ['run', 'status', runId, '--output', 'json'])
+    expect(status.code).toBe(0)
+    expect(JSON.parse(status.stdout).output).toEqual({ shout: { text: 'HELLO ADA!' } })
+  })
+
+  test('a followed run that fails exits 3; --output json prints one event per line', async () => {
+    const file = join(dev.home, 'fails.json')
+    writeFileSync(file, JSON.stringify({ name: 'fails', nodes: [{ id: 't', type: 'transform', config: { pipeline: [{ op: 'transform', expr: "$error('nope')" }] } }] }))
+    const res = await cli(dev, ['run', 'start', file, '-f', '--output', 'json'])
+    expect(res.code).toBe(3)
+    const events = res.stdout.trim().split('\n').map((l) => JSON.parse(l))
+    expect(events.at(-1).type).toBe('run_failed')
+  })
+
+  test('CLI errors: bad input is exit 2, an unknown workflow exit 1, both with a message', async () => {
+    const usage = await cli(dev, ['run', 'start', 'examples/chain.json', '--input', '{not json'])
+    expect(usage.code).toBe(2)
+    expect(usage.stderr).toContain('--input is not valid JSON')
+    const missing = await cli(dev, ['run', 'start', 'no-such-tag'])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain('no workflow with id or tag "no-such-tag"')
+    const noArgs = await cli(dev, ['run', 'start'])
+    expect(noArgs.code).toBe(2)
+  })
+
+  test('an SSE stream stays open through more than 10 s of silence', async () => {
+    const workflow = { name: 'quiet', nodes: [{ id: 's', type: 'sleep', config: { ms: 11_000 } }] }
+    const created = (await (await fetch(`${dev.url}/api/v1/runs`, { method: 'POST', headers: auth, body: JSON.stringify({ workflow }) })).json()) as any
+    const res = await fetch(`${dev.url}/api/v1/runs/${created.run_id}/events/stream`, { headers: auth })
+    let text = ''
+    const decoder = new TextDecoder()
+    for await (const chunk of res.body!) {
+      text += decoder.decode(chunk)
+      if (text.includes('run_completed')) break
+    }
+    expect(text).toContain('event: run_completed')
+    expect(text).toContain(': keep-alive')
+  }, 30_000)
+})
+
+describe('aob workflow validate works offline', () => {
+  const home = { home: '/nonexistent' }
+  test('valid file: exit 0', async () => {
+    const res = await cli(home, ['workflow', 'validate', 'examples/loop.json'])
+    expect(res.code).toBe(0)
+    expect(res.stdout).toContain('valid')
+  })
+  test('invalid file: exit 1 with each error; json output', async () => {
+    const file = join(require('node:os').tmpdir(), `bad-${crypto.randomUUID()}.json`)
+    writeFileSync(file, JSON.stringify({ name: 'bad', nodes: [{ id: 'a', type: 'noop' }], edges: [{ from: 'a', to: 'a' }] }))
+    const res = await cli(home, ['workflow', 'validate', file, '--output', 'json'])
+    expect(res.code).toBe(1)
+    const body = JSON.parse(res.stdout)
+    expect(body.valid).toBe(false)
+    expect(body.errors[0].message).toContain('cycle a -> a')
+  })
+  test('missing file: exit 1', async () => {
+    expect((await cli(home, ['workflow', 'validate', 'nope.json'])).code).toBe(1)
+  })
+})
+
+describe('aob dev with a state file', () => {
+  test('a run in flight when the process is killed finishes after a restart', async () => {
+    const first = await startDev({ args: [], env: { AOB_DATA: 'state/aob.db' } })
+    const workflow = { name: 'survives', nodes: [{ id: 's', type: 'sleep', config: { ms: 1500 } }, { id: 'n', type: 'noop', config: { output: 'after restart' } }], edges: [{ from: 's', to: 'n' }] }
+    const created = (await (await fetch(`${first.url}/api/v1/runs`, { method: 'POST', headers: auth, body: JSON.stringify({ workflow }) })).json()) as any
+    await Bun.sleep(200)
+    await first.stop('SIGKILL')
+    const second = await startDev({ args: [], env: { AOB_DATA: 'state/aob.db' }, home: first.home })
+    try {
+      let run: any
+      for (let i = 0; i < 200; i++) {
+        run = await (await fetch(`${second.url}/api/v1/runs/${created.run_id}`, { headers: auth })).json()
+        if (run.status === 'succeeded') break
+        await Bun.sleep(50)
+      }
+      expect(run.status).toBe('succeeded')
+      expect(run.nodes.n.output).toBe('after restart')
+    } finally {
+      await second.stop()
+    }
+  }, 30_000)
+})
