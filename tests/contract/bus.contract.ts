@@ -17,7 +17,7 @@ export function busContract(name: string, make: () => Promise<Bus>) {
       await bus.consume(t, 'g1', 'c1', { count: 1, blockMs: 0 })
       await bus.consume(t, 'g2', 'c1', { count: 1, blockMs: 0 })
       for (let i = 0; i < 5; i++) await bus.publish(t, { i, nested: { ok: true } })
-      const a = await bus.consume<{ i: number }>(t, 'g1', 'c1', { count: 3, blockMs: 0 })
+      const a = await bus.consume<{ i: number; nested?: unknown }>(t, 'g1', 'c1', { count: 3, blockMs: 0 })
       const b = await bus.consume<{ i: number }>(t, 'g1', 'c2', { count: 10, blockMs: 0 })
       expect(a.map((d) => d.msg.i)).toEqual([0, 1, 2])
       expect(b.map((d) => d.msg.i)).toEqual([3, 4])

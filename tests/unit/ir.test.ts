@@ -18,7 +18,7 @@ describe('canonical JSON and workflow ids', () => {
     const doc = { b: 1, a: [2, { d: 3, c: 4 }] }
     expect(canonicalJson(doc)).toBe('{"a":[2,{"c":4,"d":3}],"b":1}')
     const hex = new Bun.CryptoHasher('sha256').update('{"a":[2,{"c":4,"d":3}],"b":1}').digest('hex')
-    expect(workflowId(doc)).toBe(`wf_${hex.slice(0, 16)}`)
+    expect(workflowId(doc) as string).toBe(`wf_${hex.slice(0, 16)}`)
   })
 })
 
