@@ -15,7 +15,7 @@ import { validateWorkflow } from '../model/validate.ts'
 import { DEFAULT_LIMITS, type Limits, type Workflow } from '../model/workflow.ts'
 import { canonicalJson } from '../model/canonical.ts'
 import { newNodeState, type Draft } from './draft.ts'
-import { reconsiderPending } from './route.ts'
+import { reconsiderPending, settle } from './route.ts'
 import { isTerminalRun, type PatchRecord } from './state.ts'
 
 export const MAX_PATCH_OPERATIONS = 100
@@ -96,6 +96,7 @@ export async function patchRun(
   if (!opts.forceApply && d.run.ir.patch_policy === 'approve') {
     d.emit('patch_pending', undefined, { patch_id: record.id, operations: record.operations.length, reason: record.reason })
     d.patch = record
+    d.setRun({ pending_patches: d.run.pending_patches + 1 })
     return record
   }
   const ir = compileWorkflow(next)
@@ -104,6 +105,7 @@ export async function patchRun(
   for (const id of added) d.putNode(id, newNodeState())
   const version = d.run.ir_version + 1
   d.setRun({ document: next, ir, ir_version: version })
+  if (opts.forceApply) d.setRun({ pending_patches: Math.max(0, d.run.pending_patches - 1) })
   for (const id of d.nodeIds()) {
     const n = d.peek(id)
     if (n?.status !== 'pending') continue
@@ -124,6 +126,16 @@ export async function patchRun(
   d.emit('patch_applied', undefined, { patch_id: applied.id, ir_version: version, operations: applied.operations.length, reason: applied.reason })
   await reconsiderPending(d, added)
   return applied
+}
+
+/** Rejects a pending patch: nothing changes but the patch record; a quiet run may now end. */
+export function rejectPatch(d: Draft, patch: PatchRecord): PatchRecord {
+  if (isTerminalRun(d.run.status)) throw new AobError(ErrorCode.RunFinished, `run ${d.run.id} already ${d.run.status}`)
+  d.patch = { ...patch, status: 'rejected', decided_at: d.now() }
+  d.setRun({ pending_patches: Math.max(0, d.run.pending_patches - 1) })
+  d.emit('log', undefined, { level: 'info', message: `patch ${patch.id} rejected` })
+  settle(d)
+  return d.patch
 }
 
 function firstLine(s: string): string {

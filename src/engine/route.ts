@@ -95,8 +95,11 @@ export async function reconsiderPending(d: Draft, added: Set<string>): Promise<v
 export function settle(d: Draft): void {
   if (isTerminalRun(d.run.status)) return
   const ids = d.nodeIds()
-  if (ids.some((id) => d.peek(id)?.status === 'running')) return
-  if (ids.some((id) => d.peek(id)?.status === 'waiting')) {
+  if (ids.some((id) => d.peek(id)?.status === 'running')) {
+    if (d.run.status === 'paused') d.setRun({ status: 'running' })
+    return
+  }
+  if (ids.some((id) => d.peek(id)?.status === 'waiting') || d.run.pending_patches > 0) {
     if (d.run.status !== 'paused') d.setRun({ status: 'paused' })
     return
   }

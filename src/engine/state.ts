@@ -64,6 +64,8 @@ export interface RunRecord {
   ir_version: number
   /** Times each loop edge (by key) was taken. */
   loops: Record<string, number>
+  /** Patches waiting for a decision; like pending approvals, they keep a quiet run paused. */
+  pending_patches: number
   /** Optimistic-concurrency version, bumped by every commit. */
   version: number
   last_seq: number
@@ -146,7 +148,7 @@ export interface PatchRecord {
 }
 
 export interface Transition {
-  run: Partial<Pick<RunRecord, 'status' | 'output' | 'error' | 'document' | 'ir' | 'ir_version' | 'loops' | 'finished_at'>>
+  run: Partial<Pick<RunRecord, 'status' | 'output' | 'error' | 'document' | 'ir' | 'ir_version' | 'loops' | 'pending_patches' | 'finished_at'>>
   /** Changed node states; `null` removes a node (a patch removed it). */
   nodes: Record<string, NodeState | null>
   events: NewEvent[]

@@ -34,6 +34,7 @@ export async function createRun(kernel: Pick<Kernel, 'store' | 'bus'>, opts: Cre
     ir: compileWorkflow(opts.document),
     ir_version: 1,
     loops: {},
+    pending_patches: 0,
     version: 0,
     last_seq: 0,
     idempotency_key: opts.idempotencyKey ?? null,

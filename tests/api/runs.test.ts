@@ -227,4 +227,19 @@ describe('patch API', () => {
     expect(run.nodes.after.output).toBeNull()
     expect(run.ir_version).toBe(1)
   })
+
+  test('a pending patch keeps a quiet run paused until it is decided', async () => {
+    const id = await start({ name: 'paused-by-patch', patch_policy: 'approve', nodes: [{ id: 'a', type: 'sleep', config: { ms: 100 } }] })
+    const res = await p.call('POST', `/runs/${id}/patch`, { operations: [{ op: 'add', path: '/nodes/-', value: { id: 'late', type: 'noop', config: { output: 'added' } } }] }, OPERATOR)
+    expect(res.body.status).toBe('pending')
+    await waitFor(async () => (await p.call('GET', `/runs/${id}`)).body.nodes.a.status === 'succeeded')
+    await Bun.sleep(100)
+    expect((await p.call('GET', `/runs/${id}`)).body.status).toBe('paused')
+    await p.call('POST', `/patches/${res.body.patch_id}/approve`, {}, OPERATOR)
+    const run = await waitFor(async () => {
+      const r = (await p.call('GET', `/runs/${id}`)).body
+      return r.status === 'succeeded' ? r : null
+    })
+    expect(run.nodes.late.output).toBe('added')
+  })
 })

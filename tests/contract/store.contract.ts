@@ -10,7 +10,7 @@ const WF = { name: 'c', nodes: [{ id: 'a', type: 'noop' }, { id: 'b', type: 'noo
 
 function newRun(extra: Partial<RunRecord> = {}): RunRecord {
   const now = new Date().toISOString()
-  return { id: newRunId(), workflow_id: 'wf_0000000000000001', status: 'queued', input: { x: 1 }, output: null, error: null, document: WF as any, ir: compileWorkflow(WF as any), ir_version: 1, loops: {}, version: 0, last_seq: 0, idempotency_key: null, replay_of: null, trace_id: 't', created_at: now, updated_at: now, finished_at: null, ...extra }
+  return { id: newRunId(), workflow_id: 'wf_0000000000000001', status: 'queued', input: { x: 1 }, output: null, error: null, document: WF as any, ir: compileWorkflow(WF as any), ir_version: 1, loops: {}, pending_patches: 0, version: 0, last_seq: 0, idempotency_key: null, replay_of: null, trace_id: 't', created_at: now, updated_at: now, finished_at: null, ...extra }
 }
 
 const start = (): Transition => ({ run: { status: 'running' }, nodes: { a: { ...newNodeState(), status: 'running', epoch: 1 } }, events: [{ type: 'run_started', data: {} }, { type: 'node_started', node_id: 'a', data: {} }], tasks: [] })

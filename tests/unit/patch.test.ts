@@ -26,7 +26,7 @@ function codeOf(fn: () => unknown): string {
 
 function state(statuses: Record<string, string>, policy?: 'approve'): RunState {
   const document = { ...doc(), ...(policy ? { patch_policy: policy } : {}) } as Workflow
-  const run = { id: 'run_1', workflow_id: 'wf_1', status: 'running', input: null, document, ir: compileWorkflow(document), ir_version: 1, loops: {}, version: 1, last_seq: 0, trace_id: 't' } as unknown as RunRecord
+  const run = { id: 'run_1', workflow_id: 'wf_1', status: 'running', input: null, document, ir: compileWorkflow(document), ir_version: 1, loops: {}, pending_patches: 0, version: 1, last_seq: 0, trace_id: 't' } as unknown as RunRecord
   const nodes: RunState['nodes'] = {}
   for (const [id, status] of Object.entries(statuses)) nodes[id] = { ...newNodeState(), status: status as any, iteration: status === 'pending' ? 0 : 1 }
   return { run, nodes }

@@ -2,7 +2,7 @@
 import { Hono } from 'hono'
 import * as v from 'valibot'
 import { cancelRun } from '../../engine/route.ts'
-import { patchRun, PatchRequest } from '../../engine/patch.ts'
+import { patchRun, PatchRequest, rejectPatch } from '../../engine/patch.ts'
 import { RunStatus, type PatchRecord } from '../../engine/state.ts'
 import { AobError, ErrorCode } from '../../errors.ts'
 import { isRunId, type RunId } from '../../ids.ts'
@@ -120,9 +120,7 @@ export function runRoutes(kernel: Kernel) {
       const current = (await store.getPatch(patch.id)) as PatchRecord
       if (current.status !== 'pending') throw new AobError(ErrorCode.Conflict, `patch ${patch.id} is already ${current.status}`)
       if (decision === 'approve') return patchRun(d, current.operations, { limits: config.limits, forceApply: current })
-      d.patch = { ...current, status: 'rejected', decided_at: d.now() }
-      d.emit('log', undefined, { level: 'info', message: `patch ${patch.id} rejected` })
-      return d.patch
+      return rejectPatch(d, current)
     })
     return c.json(patchView(value))
   })
