@@ -33,7 +33,7 @@ const concurrency = Number(values.concurrency)
 const selected = positionals.length === 0 || positionals.includes('all') ? Object.keys(WORKLOADS) : positionals
 
 const config = parseConfig({ AOB_LOG_LEVEL: 'error' }, { dataPath: ':memory:', tokens: [] })
-const kernel = await createKernel(config, createLogger('error', 'bench'))
+const kernel = await createKernel(config, { log: createLogger('error', 'bench') })
 const platform = await startPlatform(kernel, { host: '127.0.0.1', port: 0 })
 
 console.log(`aob bench: backend=embedded runs=${runs} concurrency=${concurrency} bun=${Bun.version} cpus=${navigator.hardwareConcurrency}`)
@@ -110,10 +110,11 @@ function afterWarmup(timings: RunTiming[], total: number): RunTiming[] {
 async function storeCommit(kernel: Kernel, n: number) {
   const { run } = await createRun(kernel, { workflowId: 'wf_bench', document: { name: 'commit', nodes: [{ id: 'x', type: 'unknown-type' }] }, input: null })
   const samples: number[] = []
-  let version = (await kernel.store.loadRun(run.id))!.run.version
+  let base = (await kernel.store.loadRun(run.id))!.run
   for (let i = 0; i < n; i++) {
     const t0 = performance.now()
-    await kernel.store.commitTransition(run.id, version++, { run: {}, nodes: {}, events: [{ type: 'log', data: { i } }], tasks: [] })
+    await kernel.store.commitTransition(base, { run: {}, nodes: {}, events: [{ type: 'log', data: { i } }], tasks: [] })
+    base = { ...base, version: base.version + 1, last_seq: base.last_seq + 1 }
     samples.push(performance.now() - t0)
   }
   return summarize(samples.slice(Math.floor(n * 0.1)))

@@ -19,6 +19,10 @@ export const ENV = {
   maxAgentsPerRun: 'AOB_MAX_AGENTS_PER_RUN',
   logLevel: 'AOB_LOG_LEVEL',
   bodyLimit: 'AOB_BODY_LIMIT_BYTES',
+  redisPrefix: 'AOB_REDIS_PREFIX',
+  databaseSchema: 'AOB_DATABASE_SCHEMA',
+  visibilityMs: 'AOB_VISIBILITY_MS',
+  concurrency: 'AOB_CONCURRENCY',
 } as const
 
 export const ROLES = ['admin', 'operator', 'viewer'] as const
@@ -42,6 +46,14 @@ export interface Config {
   logLevel: string
   bodyLimitBytes: number
   httpAllow: string[]
+  /** Prefix of every Redis key (several deployments or tests on one Redis). */
+  redisPrefix: string
+  /** Postgres schema of aob's tables (search_path); unset: the server's default. */
+  databaseSchema?: string
+  /** A message pending this long on a consumer is taken over by another (it crashed). */
+  visibilityMs: number
+  /** Tasks (or completions) one worker (or coordinator) process handles at once. */
+  concurrency: number
 }
 
 export class ConfigError extends Error {
@@ -69,7 +81,17 @@ export function parseConfig(env: Record<string, string | undefined>, overrides: 
     logLevel,
     bodyLimitBytes: intVar(env, ENV.bodyLimit, 2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     httpAllow: (env[ENV.httpAllow] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    redisPrefix: env[ENV.redisPrefix] ?? '',
+    visibilityMs: intVar(env, ENV.visibilityMs, 30_000, 100, 3_600_000),
+    concurrency: intVar(env, ENV.concurrency, 64, 1, 10_000),
   }
+  const schema = nonEmpty(env[ENV.databaseSchema])
+  if (schema !== undefined) {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new ConfigError(`${ENV.databaseSchema}="${schema}" must be a lower-case SQL identifier`)
+    config.databaseSchema = schema
+  }
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError(`${ENV.databaseUrl} must be a postgres:// URL`)
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError(`${ENV.redisUrl} must be a redis:// URL`)
   if (databaseUrl) config.databaseUrl = databaseUrl
   if (redisUrl) config.redisUrl = redisUrl
   return { ...config, ...overrides }

@@ -6,6 +6,9 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { createMemoryBus } from './adapters/embedded/memory-bus.ts'
 import { createSqliteStore } from './adapters/embedded/sqlite-store.ts'
+import { migrate } from './adapters/postgres/migrations.ts'
+import { createPostgresStore } from './adapters/postgres/postgres-store.ts'
+import { createRedisBus } from './adapters/redis/redis-bus.ts'
 import type { Config } from './config.ts'
 import { createLogger, type Logger } from './log.ts'
 import type { Bus } from './ports/bus.ts'
@@ -20,10 +23,15 @@ export interface Kernel {
   close(): Promise<void>
 }
 
-export async function createKernel(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Kernel> {
-  if (config.mode !== 'embedded') {
-    throw new Error('[aob] [kernel] the distributed backend (Redis + Postgres) is not available in this build')
-  }
+export interface KernelOptions {
+  log?: Logger
+  /** Apply missing Postgres migrations first (`aob dev`, tests); services expect `aob migrate`. */
+  migrate?: boolean
+}
+
+export async function createKernel(config: Config, opts: KernelOptions = {}): Promise<Kernel> {
+  const log = opts.log ?? createLogger(config.logLevel)
+  if (config.mode === 'distributed') return createDistributedKernel(config, log, opts)
   if (config.dataPath !== ':memory:') {
     mkdirSync(dirname(config.dataPath), { recursive: true })
   }
@@ -42,4 +50,41 @@ export async function createKernel(config: Config, log: Logger = createLogger(co
       await store.close()
     },
   }
+}
+
+/** Redis + Postgres: Postgres is the system of record, Redis carries the queues. */
+async function createDistributedKernel(config: Config, log: Logger, opts: KernelOptions): Promise<Kernel> {
+  const store = createPostgresStore(config.databaseUrl as string, { schema: config.databaseSchema })
+  if (opts.migrate) {
+    const applied = await migrate(store.sql)
+    if (applied.length) log.info({ applied }, 'applied migrations')
+  }
+  const bus = createRedisBus(config.redisUrl as string, { prefix: config.redisPrefix })
+  let closed = false
+  return {
+    config,
+    log,
+    store,
+    bus,
+    async close() {
+      if (closed) return
+      closed = true
+      await bus.close()
+      await store.close()
+    },
+  }
+}
+
+/** What a worker process has: the bus, nothing else (workers talk only to Redis). */
+export interface BusKernel {
+  readonly config: Config
+  readonly log: Logger
+  readonly bus: Bus
+  close(): Promise<void>
+}
+
+export function createBusKernel(config: Config, log: Logger = createLogger(config.logLevel)): BusKernel {
+  if (!config.redisUrl) throw new Error(`[aob] [kernel] a worker process needs ${'AOB_REDIS_URL'}`)
+  const bus = createRedisBus(config.redisUrl, { prefix: config.redisPrefix })
+  return { config, log, bus, close: () => bus.close() }
 }

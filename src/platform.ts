@@ -26,7 +26,7 @@ export interface Platform {
 
 export async function startPlatform(kernel: Kernel, opts: PlatformOptions): Promise<Platform> {
   const services: Service[] = []
-  services.push(await startCoordinator(kernel, { recover: kernel.config.mode === 'embedded' }))
+  services.push(await startCoordinator(kernel))
   for (const [type, handler] of Object.entries({ ...BUILTIN_HANDLERS, ...opts.handlers })) {
     services.push(startWorker(kernel, { type, handler }))
   }

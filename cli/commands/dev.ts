@@ -28,13 +28,16 @@ export default defineCommand({
       config.port = port
     }
     if (args.host) config.host = args.host
-    if (args.memory) config.dataPath = ':memory:'
-    config.mode = 'embedded'
+    if (args.memory) {
+      config.dataPath = ':memory:'
+      config.mode = 'embedded'
+    }
     config.tokens = [...config.tokens, { role: 'admin', token }]
-    const kernel = await createKernel(config)
+    const kernel = await createKernel(config, { migrate: true })
     const platform = await startPlatform(kernel, { host: config.host, port: config.port })
     saveCredentials({ server: platform.api.url, token })
-    console.log(`aob dev: API on ${platform.api.url}/api/v1 (state: ${config.dataPath})`)
+    const state = config.mode === 'embedded' ? config.dataPath : 'Postgres + Redis'
+    console.log(`aob dev: API on ${platform.api.url}/api/v1 (state: ${state})`)
     console.log(`admin token: ${token}`)
     console.log(`saved for the CLI; try: bun run aob run start examples/chain.json -f`)
     await new Promise<void>((resolve) => {

@@ -16,17 +16,26 @@ import { AobError, ErrorCode } from '../errors.ts'
 export interface CoordinatorOptions {
   concurrency?: number
   visibilityMs?: number
-  /**
-   * Re-dispatch the tasks of every running node of every active run at start. Needed when the
-   * bus does not outlive the process (embedded); harmless otherwise (a completion only takes
-   * effect for the node's current epoch).
-   */
-  recover?: boolean
+  /** How often to check whether the bus lost its contents (then in-flight work is rebuilt). */
+  rebuildCheckMs?: number
 }
 
 export async function startCoordinator(kernel: Kernel, opts: CoordinatorOptions = {}): Promise<Service> {
   const log = kernel.log.child({ svc: 'coordinator' })
-  if (opts.recover) await recoverRuns(kernel)
+  // The bus is new (embedded: every start) or lost its queues (Redis restarted or flushed):
+  // re-dispatch every running node from the store. One coordinator wins the claim.
+  const rebuildIfFresh = async () => {
+    if (await kernel.bus.claimFreshStart()) await recoverRuns(kernel)
+  }
+  await rebuildIfFresh()
+  let checking = false
+  const watch = setInterval(() => {
+    if (checking) return
+    checking = true
+    rebuildIfFresh()
+      .catch((e) => log.warn({ err: e }, 'bus check failed'))
+      .finally(() => (checking = false))
+  }, opts.rebuildCheckMs ?? 1_000)
   const consumer = startConsumer<CompletionSignal>(kernel, {
     topic: TOPICS.completions,
     group: 'coordinator',
@@ -45,7 +54,13 @@ export async function startCoordinator(kernel: Kernel, opts: CoordinatorOptions 
       }
     },
   })
-  return { name: 'coordinator', stop: () => consumer.stop() }
+  return {
+    name: 'coordinator',
+    async stop() {
+      clearInterval(watch)
+      await consumer.stop()
+    },
+  }
 }
 
 /** Re-dispatches the current task of every running node of every active run. */

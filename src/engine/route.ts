@@ -184,7 +184,7 @@ async function resolve(d: Draft, id: string, res: Resolution): Promise<void> {
   node.finished_at = now
   if (res.status === 'succeeded') {
     node.output = res.output
-    d.emit('node_completed', id, { output: res.output, attempt: node.attempts, iteration: node.iteration, duration_ms: duration(node.started_at, now) })
+    d.emit('node_completed', id, { output: res.output, attempt: node.attempts, iteration: node.iteration, epoch: node.epoch, duration_ms: duration(node.started_at, now) })
   } else if (res.status === 'failed') {
     node.error = res.error
   } else {
@@ -197,7 +197,7 @@ async function resolve(d: Draft, id: string, res: Resolution): Promise<void> {
 
   if (res.status === 'failed') {
     const handled = edges.some((e) => e.on === 'error')
-    d.emit('node_failed', id, { error: res.error, attempt: node.attempts, iteration: node.iteration, handled })
+    d.emit('node_failed', id, { error: res.error, attempt: node.attempts, iteration: node.iteration, epoch: node.epoch, handled })
     if (!handled && !d.run.error) d.setRun({ error: { ...res.error, node_id: id } })
   }
 

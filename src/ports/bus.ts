@@ -32,6 +32,12 @@ export interface Bus {
   /** Broadcasts to current subscribers of `channel`; nothing is kept. */
   notify(channel: string, payload: unknown): Promise<void>
   subscribe(channel: string, listener: (payload: unknown) => void): Promise<() => void>
+  /**
+   * True once, to exactly one caller, when the bus is new or has lost its contents (Redis
+   * restarted without persistence, or flushed): the caller then rebuilds in-flight work from
+   * the store. False otherwise.
+   */
+  claimFreshStart(): Promise<boolean>
   ping(): Promise<void>
   close(): Promise<void>
 }

@@ -65,11 +65,12 @@ export interface Store {
   createRun(run: NewRun, first: Transition): Promise<{ run: RunRecord; created: boolean; events: RunEvent[] }>
   loadRun(id: RunId): Promise<RunState | null>
   /**
-   * Applies `t` if the run is still at `expectedVersion` (else AobError(VERSION_CONFLICT),
-   * nothing written): node states, run fields, events numbered from last_seq + 1 with no gaps,
-   * and a patch record. Returns the events with their seq.
+   * Applies `t` on top of `base` (the run record it was computed from) if the run is still at
+   * `base.version` (else AobError(VERSION_CONFLICT), nothing written): node states, run
+   * fields, events numbered from last_seq + 1 with no gaps, and a patch record. Returns the
+   * events with their seq.
    */
-  commitTransition(id: RunId, expectedVersion: number, t: Transition): Promise<RunEvent[]>
+  commitTransition(base: RunRecord, t: Transition): Promise<RunEvent[]>
   listRuns(filter: RunFilter): Promise<RunRecord[]>
   /** Runs not in a terminal state (recovery after a restart). */
   listActiveRuns(): Promise<RunId[]>

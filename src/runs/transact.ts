@@ -39,7 +39,7 @@ export async function transact<T>(
       const t = draft.toTransition()
       if (isEmptyTransition(t)) return { value, events: [], state }
       try {
-        const events = await kernel.store.commitTransition(runId, state.run.version, t)
+        const events = await kernel.store.commitTransition(state.run, t)
         await announce(kernel, runId, t.tasks, events)
         return { value, events, state }
       } catch (e) {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { BACKENDS } from '../helpers/backends.ts'
 import { OPERATOR, testPlatform, type TestPlatform } from '../helpers/kernel.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
@@ -30,10 +31,10 @@ const sseEvents = (text: string) =>
       return { id, data }
     })
 
-describe('runs API', () => {
+for (const backend of BACKENDS) describe(`runs API [${backend}]`, () => {
   let p: TestPlatform
   beforeAll(async () => {
-    p = await testPlatform()
+    p = await testPlatform({ backend })
   })
   afterAll(() => p.close())
 
@@ -147,10 +148,10 @@ describe('runs API', () => {
   })
 })
 
-describe('patch API', () => {
+for (const backend of BACKENDS) describe(`patch API [${backend}]`, () => {
   let p: TestPlatform
   beforeAll(async () => {
-    p = await testPlatform()
+    p = await testPlatform({ backend })
   })
   afterAll(() => p.close())
 

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { BACKENDS } from '../helpers/backends.ts'
 import { workflowId } from '../../src/model/canonical.ts'
 import { testPlatform, type TestPlatform } from '../helpers/kernel.ts'
 
 const doc = (name = 'tagged') => ({ name, nodes: [{ id: 'a', type: 'noop' }] })
 
-describe('workflows and tags API', () => {
+for (const backend of BACKENDS) describe(`workflows and tags API [${backend}]`, () => {
   let p: TestPlatform
   beforeAll(async () => {
-    p = await testPlatform()
+    p = await testPlatform({ backend })
   })
   afterAll(() => p.close())
 

@@ -16,7 +16,7 @@ const edge = (from: string, to: string, extra: Record<string, unknown> = {}) => 
 
 export async function runToEnd(p: TestPlatform, workflow: unknown, input?: unknown, timeoutMs = 10_000) {
   const created = await p.call('POST', '/runs', { workflow, input })
-  expect(created.status).toBe(201)
+  expect({ status: created.status, body: created.status === 201 ? null : created.body }).toEqual({ status: 201, body: null })
   const id = created.body.run_id as string
   const run = await waitFor(async () => {
     const r = await p.call('GET', `/runs/${id}`)

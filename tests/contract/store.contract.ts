@@ -86,9 +86,10 @@ export function storeContract(name: string, make: () => Promise<Store>) {
       const run = newRun()
       await store.createRun({ run, nodes: nodes() }, start())
       const t: Transition = { run: {}, nodes: { a: { ...newNodeState(), status: 'succeeded', output: 1 } }, events: [{ type: 'node_completed', node_id: 'a', data: { output: 1 } }], tasks: [] }
-      const events = await store.commitTransition(run.id, 1, t)
+      const base = (await store.loadRun(run.id))!.run
+      const events = await store.commitTransition(base, t)
       expect(events.map((e) => e.seq)).toEqual([3])
-      expect(await codeOf(store.commitTransition(run.id, 1, { ...t, nodes: { b: { ...newNodeState(), status: 'failed' } } }))).toBe('VERSION_CONFLICT')
+      expect(await codeOf(store.commitTransition(base, { ...t, nodes: { b: { ...newNodeState(), status: 'failed' } } }))).toBe('VERSION_CONFLICT')
       const state = await store.loadRun(run.id)
       expect(state?.nodes.b.status).toBe('pending')
       expect(state?.run.last_seq).toBe(3)
@@ -99,8 +100,9 @@ export function storeContract(name: string, make: () => Promise<Store>) {
     test('concurrent commits at one version: exactly one applies', async () => {
       const run = newRun()
       await store.createRun({ run, nodes: nodes() }, start())
+      const base = (await store.loadRun(run.id))!.run
       const attempts = Array.from({ length: 6 }, (_, i) =>
-        store.commitTransition(run.id, 1, { run: {}, nodes: {}, events: [{ type: 'log', data: { i } }], tasks: [] })
+        store.commitTransition(base, { run: {}, nodes: {}, events: [{ type: 'log', data: { i } }], tasks: [] })
       )
       const results = await Promise.allSettled(attempts)
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
@@ -111,11 +113,15 @@ export function storeContract(name: string, make: () => Promise<Store>) {
       const run = newRun()
       await store.createRun({ run, nodes: nodes() }, start())
       const patch = { id: `pat_${crypto.randomUUID()}`, run_id: run.id, status: 'pending' as const, operations: [{ op: 'remove', path: '/nodes/1' }], reason: null, ir_version: null, created_at: new Date().toISOString(), decided_at: null }
-      await store.commitTransition(run.id, 1, { run: {}, nodes: { b: null }, events: [], tasks: [], patch })
-      await store.commitTransition(run.id, 2, { run: { ir_version: 2 }, nodes: {}, events: [], tasks: [], patch: { ...patch, status: 'applied', ir_version: 2 } })
+      await store.commitTransition((await store.loadRun(run.id))!.run, { run: {}, nodes: { b: null }, events: [], tasks: [], patch })
+      const doc2 = { name: 'c', nodes: [{ id: 'a', type: 'noop' }] }
+      const change = { ir_version: 2, document: doc2 as any, ir: compileWorkflow(doc2 as any) }
+      await store.commitTransition((await store.loadRun(run.id))!.run, { run: change, nodes: {}, events: [], tasks: [], patch: { ...patch, status: 'applied', ir_version: 2 } })
       const state = await store.loadRun(run.id)
       expect(Object.keys(state!.nodes)).toEqual(['a'])
       expect(state!.run.ir_version).toBe(2)
+      expect(Object.keys(state!.run.ir.nodes)).toEqual(['a'])
+      expect(state!.run.document.nodes).toHaveLength(1)
       expect((await store.getPatch(patch.id))?.status).toBe('applied')
       expect((await store.listPatches(run.id)).map((p) => p.id)).toEqual([patch.id])
     })

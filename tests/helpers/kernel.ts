@@ -1,7 +1,8 @@
 /**
- * Test kernels and platforms. `backend()` names the backend under test; the embedded one needs
- * nothing, the distributed one (when it lands) takes its servers from the test environment.
+ * Test kernels and platforms on either backend: `embedded` (sqlite :memory: + in-process bus)
+ * or `redis-pg` (throwaway Postgres and Redis; a fresh schema and key prefix per kernel).
  */
+import postgres from 'postgres'
 import { parseConfig, type Config } from '../../src/config.ts'
 import { createKernel, type Kernel } from '../../src/kernel.ts'
 import { createLogger } from '../../src/log.ts'
@@ -10,21 +11,35 @@ import { createApp } from '../../src/orchestrator/app.ts'
 import { BUILTIN_HANDLERS } from '../../src/worker/builtin.ts'
 import type { Service } from '../../src/worker/consumer.ts'
 import { startWorker, type Handler } from '../../src/worker/run-worker.ts'
+import { schemaName, testDatabaseUrl, testRedisUrl } from './services.ts'
+
+export type Backend = 'embedded' | 'redis-pg'
 
 export const ADMIN = 'admin-token-0001'
 export const OPERATOR = 'operator-token-0001'
 export const VIEWER = 'viewer-token-0001'
 
-export function testConfig(overrides: Partial<Config> = {}): Config {
+export function testConfig(overrides: Partial<Config> = {}, env: Record<string, string> = {}): Config {
   return parseConfig(
-    { AOB_TOKENS: `admin:${ADMIN},operator:${OPERATOR},viewer:${VIEWER}`, AOB_LOG_LEVEL: process.env.AOB_LOG_LEVEL ?? 'silent' },
+    { AOB_TOKENS: `admin:${ADMIN},operator:${OPERATOR},viewer:${VIEWER}`, AOB_LOG_LEVEL: process.env.AOB_LOG_LEVEL ?? 'silent', ...env },
     { dataPath: ':memory:', ...overrides }
   )
 }
 
-export async function testKernel(overrides: Partial<Config> = {}): Promise<Kernel> {
-  const config = testConfig(overrides)
-  return createKernel(config, createLogger(config.logLevel, 'test'))
+/** The environment of a fresh, isolated distributed deployment (its own schema and prefix). */
+export async function distributedEnv(): Promise<Record<string, string>> {
+  const [databaseUrl, redisUrl] = await Promise.all([testDatabaseUrl(), testRedisUrl()])
+  const schema = schemaName()
+  const sql = postgres(databaseUrl, { onnotice: () => {}, max: 1 })
+  await sql.unsafe(`CREATE SCHEMA ${schema}`)
+  await sql.end()
+  return { AOB_DATABASE_URL: databaseUrl, AOB_REDIS_URL: redisUrl, AOB_DATABASE_SCHEMA: schema, AOB_REDIS_PREFIX: `${schema}:` }
+}
+
+export async function testKernel(backend: Backend = 'embedded', overrides: Partial<Config> = {}): Promise<Kernel> {
+  const env = backend === 'redis-pg' ? await distributedEnv() : {}
+  const config = testConfig(overrides, env)
+  return createKernel(config, { log: createLogger(config.logLevel, 'test'), migrate: true })
 }
 
 export interface TestPlatform {
@@ -35,9 +50,16 @@ export interface TestPlatform {
   close(): Promise<void>
 }
 
+export interface PlatformOptions {
+  backend?: Backend
+  handlers?: Record<string, Handler>
+  config?: Partial<Config>
+  visibilityMs?: number
+}
+
 /** A kernel with the coordinator and the built-in workers running, and the API in-process. */
-export async function testPlatform(opts: { handlers?: Record<string, Handler>; config?: Partial<Config>; visibilityMs?: number } = {}): Promise<TestPlatform> {
-  const kernel = await testKernel(opts.config)
+export async function testPlatform(opts: PlatformOptions = {}): Promise<TestPlatform> {
+  const kernel = await testKernel(opts.backend ?? 'embedded', opts.config)
   const services: Service[] = [await startCoordinator(kernel, { visibilityMs: opts.visibilityMs })]
   for (const [type, handler] of Object.entries({ ...BUILTIN_HANDLERS, ...opts.handlers })) {
     services.push(startWorker(kernel, { type, handler, visibilityMs: opts.visibilityMs }))

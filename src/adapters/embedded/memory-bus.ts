@@ -37,6 +37,7 @@ export function createMemoryBus(): Bus {
   const channels = new Map<string, Set<(payload: unknown) => void>>()
   const timers = new Set<ReturnType<typeof setTimeout>>()
   let closed = false
+  let fresh = true
 
   const topic = (name: string): Topic => {
     let t = topics.get(name)
@@ -143,6 +144,11 @@ export function createMemoryBus(): Bus {
         set.delete(listener)
         if (set.size === 0) channels.delete(channel)
       }
+    },
+    async claimFreshStart() {
+      const was = fresh
+      fresh = false
+      return was
     },
     async ping() {},
     async close() {

@@ -156,8 +156,8 @@ export function createSqliteStore(path: string): Store {
       }
       return { run, nodes } satisfies RunState
     },
-    async commitTransition(id, expectedVersion, t) {
-      return commitTx.immediate(id, expectedVersion, t)
+    async commitTransition(base, t) {
+      return commitTx.immediate(base.id, base.version, t)
     },
     async listRuns(f: RunFilter) {
       const where: string[] = []

@@ -1,0 +1,226 @@
+/**
+ * The Store on Postgres (postgres.js). Each method is one statement or one transaction; a run
+ * transition is one call of aob_commit_transition (sql/migrations/0002). The materialized
+ * document and IR of each run version are immutable, so they are cached by (run, version).
+ * @module
+ */
+import postgres, { type Sql } from 'postgres'
+import { AobError, ErrorCode } from '../../errors.ts'
+import type { RunId } from '../../ids.ts'
+import type { Ir } from '../../model/ir.ts'
+import type { Workflow } from '../../model/workflow.ts'
+import type { NodeState, PatchRecord, RunEvent, RunRecord, Transition } from '../../engine/state.ts'
+import type { Store, StoredWorkflow, TagMove, TagRecord } from '../../ports/store.ts'
+
+export interface PostgresStoreOptions {
+  /** Tables are looked up in this schema (tests isolate with one schema per file). */
+  schema?: string
+  max?: number
+}
+
+const IR_CACHE_LIMIT = 5_000
+
+export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}): Store & { sql: Sql } {
+  const sql = postgres(url, {
+    max: opts.max ?? 10,
+    idle_timeout: 60,
+    max_lifetime: 30 * 60,
+    connect_timeout: 10,
+    onnotice: () => {},
+    connection: { application_name: 'aob', ...(opts.schema ? { search_path: opts.schema } : {}) },
+  })
+  const irCache = new Map<string, { document: Workflow; ir: Ir }>()
+
+  const versionOf = async (runId: string, irVersion: number) => {
+    const key = `${runId}:${irVersion}`
+    const hit = irCache.get(key)
+    if (hit) return hit
+    const [row] = await sql<{ document: Workflow; ir: Ir }[]>`SELECT document, ir FROM run_irs WHERE run_id = ${runId} AND ir_version = ${irVersion}`
+    if (!row) throw new AobError(ErrorCode.Internal, `[aob] [postgres-store] run ${runId} has no IR version ${irVersion}`)
+    if (irCache.size >= IR_CACHE_LIMIT) irCache.delete(irCache.keys().next().value as string)
+    irCache.set(key, row)
+    return row
+  }
+
+  const toRecord = async (row: RunRow): Promise<RunRecord> => {
+    const { document, ir } = await versionOf(row.id, row.ir_version)
+    return { ...row.record, id: row.id as RunId, workflow_id: row.workflow_id, status: row.status, idempotency_key: row.idempotency_key, version: row.version, last_seq: row.last_seq, ir_version: row.ir_version, document, ir } as RunRecord
+  }
+
+  const commit = async (run: RunRecord, t: Transition, tx: Sql = sql): Promise<RunEvent[]> => {
+    const ts = new Date().toISOString()
+    const events: RunEvent[] = t.events.map((e, i) => ({ seq: run.last_seq + i + 1, run_id: run.id, ts, type: e.type, data: e.data, ...(e.node_id !== undefined ? { node_id: e.node_id } : {}) }))
+    const next = { ...run, ...t.run }
+    const nodes: Record<string, NodeState> = {}
+    const removed: string[] = []
+    for (const [id, state] of Object.entries(t.nodes)) {
+      if (state === null) removed.push(id)
+      else nodes[id] = state
+    }
+    // The ledger of completions: one row per node activation (its iteration), refused twice.
+    const completions = events
+      .filter((e) => (e.type === 'node_completed' || e.type === 'node_failed') && e.node_id)
+      .map((e) => {
+        const node = nodes[e.node_id as string]
+        return { node_id: e.node_id, iteration: e.data.iteration ?? node?.iteration ?? 0, epoch: e.data.epoch ?? node?.epoch ?? 0, status: e.type === 'node_completed' ? 'succeeded' : 'failed' }
+      })
+    const irChanged = t.run.ir !== undefined
+    try {
+      await tx`SELECT aob_commit_transition(
+        ${run.id}, ${run.version}, ${next.status}, ${tx.json(recordColumns(next) as never)}, ${next.ir_version},
+        ${irChanged ? tx.json(next.document as never) : null}, ${irChanged ? tx.json(next.ir as never) : null},
+        ${tx.json(nodes as never)}, ${removed}, ${tx.json(events as never)}, ${tx.json(completions as never)},
+        ${t.patch ? tx.json(t.patch as never) : null})`
+    } catch (e) {
+      const code = (e as { code?: string }).code
+      if (code === 'AOB01') throw new AobError(ErrorCode.VersionConflict, `run ${run.id} moved past version ${run.version}`)
+      if (code === 'AOB02') throw new AobError(ErrorCode.RunNotFound, `run ${run.id} not found`)
+      throw e
+    }
+    if (irChanged) irCache.set(`${run.id}:${next.ir_version}`, { document: next.document, ir: next.ir })
+    return events
+  }
+
+  return {
+    sql,
+    async putWorkflow(wf) {
+      const rows = await sql`INSERT INTO workflows (id, name, document, created_at) VALUES (${wf.id}, ${wf.name}, ${sql.json(wf.document as never)}, ${wf.created_at}) ON CONFLICT (id) DO NOTHING RETURNING id`
+      return { created: rows.length > 0 }
+    },
+    async getWorkflow(id) {
+      const [row] = await sql<WorkflowRow[]>`SELECT * FROM workflows WHERE id = ${id}`
+      return row ? toWorkflow(row) : null
+    },
+    async listWorkflows({ limit, name }) {
+      const rows = name
+        ? await sql<WorkflowRow[]>`SELECT * FROM workflows WHERE name = ${name} ORDER BY created_at DESC, id LIMIT ${limit}`
+        : await sql<WorkflowRow[]>`SELECT * FROM workflows ORDER BY created_at DESC, id LIMIT ${limit}`
+      return rows.map(toWorkflow)
+    },
+    async moveTag(name, workflowId, expect) {
+      return sql.begin(async (tx) => {
+        // One mover of a tag at a time, whether or not the tag exists yet.
+        await tx`SELECT pg_advisory_xact_lock(hashtext(${`aob.tag.${name}`}))`
+        const [locked] = await tx<{ workflow_id: string; updated_at: Date }[]>`SELECT workflow_id, updated_at FROM tags WHERE name = ${name}`
+        const currentId = locked?.workflow_id ?? null
+        if (expect !== undefined && expect !== currentId) {
+          throw new AobError(ErrorCode.TagConflict, `tag "${name}" points to ${currentId ?? 'nothing'}, expected ${expect ?? 'nothing'}`)
+        }
+        if (currentId === workflowId) return { name, workflow_id: workflowId, previous_id: currentId, moved_at: iso(locked!.updated_at) } satisfies TagMove
+        const now = new Date().toISOString()
+        await tx`INSERT INTO tags (name, workflow_id, updated_at) VALUES (${name}, ${workflowId}, ${now}) ON CONFLICT (name) DO UPDATE SET workflow_id = EXCLUDED.workflow_id, updated_at = EXCLUDED.updated_at`
+        await tx`INSERT INTO tag_moves (name, workflow_id, previous_id, moved_at) VALUES (${name}, ${workflowId}, ${currentId}, ${now})`
+        return { name, workflow_id: workflowId, previous_id: currentId, moved_at: now } satisfies TagMove
+      }) as Promise<TagMove>
+    },
+    async getTag(name) {
+      const [row] = await sql<TagRow[]>`SELECT * FROM tags WHERE name = ${name}`
+      return row ? toTag(row) : null
+    },
+    async listTags() {
+      return (await sql<TagRow[]>`SELECT * FROM tags ORDER BY name`).map(toTag)
+    },
+    async tagHistory(name) {
+      const rows = await sql<{ name: string; workflow_id: string; previous_id: string | null; moved_at: Date }[]>`SELECT name, workflow_id, previous_id, moved_at FROM tag_moves WHERE name = ${name} ORDER BY id DESC`
+      return rows.map((r) => ({ name: r.name, workflow_id: r.workflow_id, previous_id: r.previous_id, moved_at: iso(r.moved_at) }))
+    },
+    async createRun({ run, nodes }, first) {
+      return sql.begin(async (tx) => {
+        const inserted = await tx`INSERT INTO runs (id, workflow_id, status, idempotency_key, version, last_seq, ir_version, record)
+          VALUES (${run.id}, ${run.workflow_id}, ${run.status}, ${run.idempotency_key}, ${run.version}, ${run.last_seq}, ${run.ir_version}, ${tx.json(recordColumns(run) as never)})
+          ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`
+        if (inserted.length === 0) {
+          const [row] = await tx<RunRow[]>`SELECT * FROM runs WHERE idempotency_key = ${run.idempotency_key}`
+          return { run: await toRecord(row), created: false, events: [] as RunEvent[] }
+        }
+        await tx`INSERT INTO run_irs (run_id, ir_version, document, ir) VALUES (${run.id}, ${run.ir_version}, ${tx.json(run.document as never)}, ${tx.json(run.ir as never)})`
+        irCache.set(`${run.id}:${run.ir_version}`, { document: run.document, ir: run.ir })
+        await tx`INSERT INTO run_nodes ${tx(Object.entries(nodes).map(([node_id, state]) => ({ run_id: run.id, node_id, state: tx.json(state as never) })))}`
+        const events = await commit(run, first, tx as unknown as Sql)
+        return { run: { ...run, ...first.run, version: run.version + 1, last_seq: run.last_seq + events.length }, created: true, events }
+      }) as Promise<{ run: RunRecord; created: boolean; events: RunEvent[] }>
+    },
+    async loadRun(id) {
+      const [row] = await sql<(RunRow & { nodes: Record<string, NodeState> | null })[]>`
+        SELECT r.*, (SELECT jsonb_object_agg(n.node_id, n.state) FROM run_nodes n WHERE n.run_id = r.id) AS nodes
+          FROM runs r WHERE r.id = ${id}`
+      if (!row) return null
+      return { run: await toRecord(row), nodes: row.nodes ?? {} }
+    },
+    async commitTransition(base, t) {
+      return commit(base, t)
+    },
+    async listRuns(f) {
+      const rows = await sql<RunRow[]>`SELECT * FROM runs WHERE true
+        ${f.status ? sql`AND status = ${f.status}` : sql``}
+        ${f.workflow_id ? sql`AND workflow_id = ${f.workflow_id}` : sql``}
+        ${f.before ? sql`AND id < ${f.before}` : sql``}
+        ORDER BY id DESC LIMIT ${f.limit}`
+      return Promise.all(rows.map(toRecord))
+    },
+    async listActiveRuns() {
+      const rows = await sql<{ id: RunId }[]>`SELECT id FROM runs WHERE status NOT IN ('succeeded', 'failed', 'cancelled') ORDER BY id`
+      return rows.map((r) => r.id)
+    },
+    async readEvents(id, after, limit) {
+      const rows = await sql<{ seq: number; type: RunEvent['type']; node_id: string | null; ts: Date; data: Record<string, unknown> }[]>`
+        SELECT seq, type, node_id, ts, data FROM events WHERE run_id = ${id} AND seq > ${after} ORDER BY seq LIMIT ${limit}`
+      return rows.map((r) => ({ seq: r.seq, run_id: id, type: r.type, ts: iso(r.ts), data: r.data, ...(r.node_id !== null ? { node_id: r.node_id } : {}) }))
+    },
+    async listPatches(runId) {
+      return (await sql<{ record: PatchRecord }[]>`SELECT record FROM patches WHERE run_id = ${runId} ORDER BY id`).map((r) => r.record)
+    },
+    async getPatch(id) {
+      const [row] = await sql<{ record: PatchRecord }[]>`SELECT record FROM patches WHERE id = ${id}`
+      return row?.record ?? null
+    },
+    async ping() {
+      await sql`SELECT 1`
+    },
+    async close() {
+      await sql.end({ timeout: 5 })
+    },
+  }
+}
+
+// --- internal ---
+
+interface RunRow {
+  id: string
+  workflow_id: string
+  status: RunRecord['status']
+  idempotency_key: string | null
+  version: number
+  last_seq: number
+  ir_version: number
+  record: Partial<RunRecord>
+}
+interface WorkflowRow {
+  id: string
+  name: string
+  document: unknown
+  created_at: Date
+}
+interface TagRow {
+  name: string
+  workflow_id: string
+  updated_at: Date
+}
+
+/** The run record without what has columns or lives in run_irs. */
+function recordColumns(run: RunRecord): Partial<RunRecord> {
+  const { document: _d, ir: _i, version: _v, last_seq: _l, status: _s, ir_version: _iv, ...rest } = run
+  return rest
+}
+
+function iso(d: Date | string): string {
+  return d instanceof Date ? d.toISOString() : new Date(d).toISOString()
+}
+
+function toWorkflow(r: WorkflowRow): StoredWorkflow {
+  return { id: r.id, name: r.name, document: r.document, created_at: iso(r.created_at) }
+}
+
+function toTag(r: TagRow): TagRecord {
+  return { name: r.name, workflow_id: r.workflow_id, updated_at: iso(r.updated_at) }
+}

@@ -1,0 +1,152 @@
+/**
+ * The Bus on Redis Streams (ioredis): one stream per topic with consumer groups, XAUTOCLAIM
+ * for idle pending messages, a delayed set per topic promoted by a Lua script, pub/sub for
+ * notifications. Every blocking reader has a connection of its own; commands on the shared
+ * connection are never blocked behind a read.
+ * @module
+ */
+import Redis from 'ioredis'
+import type { Bus, ConsumeOptions, Delivery } from '../../ports/bus.ts'
+import { redisKeys } from './keys.ts'
+import { registerScripts } from './scripts.ts'
+
+export interface RedisBusOptions {
+  prefix?: string
+  /** How often a consumer of a topic promotes its due delayed messages. */
+  promoteEveryMs?: number
+}
+
+type StreamEntry = [id: string, fields: string[]]
+
+export function createRedisBus(url: string, opts: RedisBusOptions = {}): Bus {
+  const keys = redisKeys(opts.prefix ?? '')
+  const main = registerScripts(new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 3, enableAutoPipelining: false }))
+  main.on('error', () => {}) // reconnects by itself; callers see failed commands
+  const readers = new Map<string, Redis>()
+  const groups = new Set<string>()
+  const promoters = new Map<string, ReturnType<typeof setInterval>>()
+  const listeners = new Map<string, Set<(payload: unknown) => void>>()
+  let subscriber: Redis | undefined
+  let closed = false
+
+  const ensureGroup = async (topic: string, group: string) => {
+    const id = `${topic}\u0000${group}`
+    if (groups.has(id)) return
+    try {
+      await main.xgroup('CREATE', keys.stream(topic), group, '0', 'MKSTREAM')
+    } catch (e) {
+      if (!String((e as Error).message).includes('BUSYGROUP')) throw e
+    }
+    groups.add(id)
+  }
+  const promoter = (topic: string) => {
+    if (promoters.has(topic)) return
+    const timer = setInterval(() => {
+      main.promoteDelayed(keys.delayed(topic), keys.stream(topic), 500).catch(() => {})
+    }, opts.promoteEveryMs ?? 50)
+    promoters.set(topic, timer)
+  }
+  const reader = (topic: string, group: string, consumer: string) => {
+    const id = `${topic}\u0000${group}\u0000${consumer}`
+    let r = readers.get(id)
+    if (!r) {
+      r = main.duplicate()
+      r.on('error', () => {})
+      readers.set(id, r)
+    }
+    return r
+  }
+  const toDelivery = <T>([id, fields]: StreamEntry, deliveries: number): Delivery<T> => {
+    const i = fields.indexOf('body')
+    return { id, msg: JSON.parse(fields[i + 1]) as T, deliveries }
+  }
+
+  return {
+    async publish(topic, msg, o) {
+      const body = JSON.stringify(msg)
+      const delay = o?.delayMs ?? 0
+      if (delay > 0) await main.scheduleDelayed(keys.delayed(topic), delay, `${crypto.randomUUID()}|${body}`)
+      else await main.xadd(keys.stream(topic), '*', 'body', body)
+    },
+    async consume<T>(topic: string, group: string, consumer: string, o: ConsumeOptions) {
+      await ensureGroup(topic, group)
+      promoter(topic)
+      const args: (string | number)[] = ['GROUP', group, consumer, 'COUNT', o.count]
+      if (o.blockMs > 0) args.push('BLOCK', o.blockMs)
+      args.push('STREAMS', keys.stream(topic), '>')
+      let res: [string, StreamEntry[]][] | null
+      try {
+        res = (await (reader(topic, group, consumer) as any).xreadgroup(...args)) as [string, StreamEntry[]][] | null
+      } catch (e) {
+        if (String((e as Error).message).includes('NOGROUP')) {
+          // Redis lost the group (restart without persistence, FLUSHALL): make it again.
+          groups.delete(`${topic}\u0000${group}`)
+          return []
+        }
+        throw e
+      }
+      if (!res) return []
+      return res[0][1].map((entry) => toDelivery<T>(entry, 1))
+    },
+    async ack(topic, group, ids) {
+      if (ids.length) await main.ackDelete(keys.stream(topic), group, ...ids)
+    },
+    async reclaim<T>(topic: string, group: string, consumer: string, minIdleMs: number, count: number) {
+      await ensureGroup(topic, group)
+      const key = keys.stream(topic)
+      const [, entries] = (await main.xautoclaim(key, group, consumer, minIdleMs, '0-0', 'COUNT', count)) as [string, (StreamEntry | null)[], string[]]
+      const live = entries.filter((e): e is StreamEntry => Array.isArray(e) && Array.isArray(e[1]))
+      if (live.length === 0) return []
+      const pending = (await main.xpending(key, group, live[0][0], live[live.length - 1][0], live.length * 2, consumer)) as [string, string, number, number][]
+      const counts = new Map(pending.map(([id, , , n]) => [id, n]))
+      return live.map((e) => toDelivery<T>(e, counts.get(e[0]) ?? 2))
+    },
+    async touch(topic, group, consumer, ids) {
+      if (ids.length) await main.xclaim(keys.stream(topic), group, consumer, 0, ...ids, 'JUSTID')
+    },
+    async notify(channel, payload) {
+      await main.publish(keys.channel(channel), JSON.stringify(payload))
+    },
+    async subscribe(channel, listener) {
+      if (!subscriber) {
+        subscriber = main.duplicate()
+        subscriber.on('error', () => {})
+        subscriber.on('message', (ch: string, message: string) => {
+          const set = listeners.get(ch)
+          if (!set) return
+          const payload = JSON.parse(message)
+          for (const l of set) l(payload)
+        })
+      }
+      const name = keys.channel(channel)
+      let set = listeners.get(name)
+      if (!set) {
+        listeners.set(name, (set = new Set()))
+        await subscriber.subscribe(name)
+      }
+      set.add(listener)
+      return () => {
+        set.delete(listener)
+        if (set.size === 0 && listeners.get(name) === set) {
+          listeners.delete(name)
+          subscriber?.unsubscribe(name).catch(() => {})
+        }
+      }
+    },
+    async claimFreshStart() {
+      const res = await main.set(keys.generation(), crypto.randomUUID(), 'NX')
+      return res === 'OK'
+    },
+    async ping() {
+      await main.ping()
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      for (const t of promoters.values()) clearInterval(t)
+      for (const r of readers.values()) r.disconnect()
+      subscriber?.disconnect()
+      await main.quit().catch(() => main.disconnect())
+    },
+  }
+}

@@ -1,0 +1,22 @@
+/** The Lua scripts, embedded as text; registered once per connection. @module */
+import type Redis from 'ioredis'
+import ackDelete from './lua/ackDelete-1.lua' with { type: 'text' }
+import promoteDelayed from './lua/promoteDelayed-2.lua' with { type: 'text' }
+import scheduleDelayed from './lua/scheduleDelayed-1.lua' with { type: 'text' }
+
+export const SCRIPTS = {
+  scheduleDelayed: { lua: scheduleDelayed, keys: 1 },
+  promoteDelayed: { lua: promoteDelayed, keys: 2 },
+  ackDelete: { lua: ackDelete, keys: 1 },
+} as const
+
+export type ScriptedRedis = Redis & {
+  scheduleDelayed(key: string, delayMs: number, member: string): Promise<number>
+  promoteDelayed(delayedKey: string, streamKey: string, max: number): Promise<number>
+  ackDelete(streamKey: string, group: string, ...ids: string[]): Promise<number>
+}
+
+export function registerScripts(redis: Redis): ScriptedRedis {
+  for (const [name, s] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: s.keys, lua: s.lua })
+  return redis as ScriptedRedis
+}
