@@ -8,6 +8,7 @@ const main = defineCommand({
   meta: { name: 'aob', version: VERSION, description: 'aob: agent orchestration backbone' },
   subCommands: {
     dev: () => import('./commands/dev.ts').then((m) => m.default),
+    migrate: () => import('./commands/migrate.ts').then((m) => m.default),
     run: () => import('./commands/run.ts').then((m) => m.default),
     workflow: () => import('./commands/workflow.ts').then((m) => m.default),
   },

@@ -5,16 +5,22 @@
 import { $ } from 'bun'
 import pkg from '../package.json' with { type: 'json' }
 
-const BINARIES: Record<string, string> = {
+export const BINARIES: Record<string, string> = {
   aob: 'cli/main.ts',
+  'aob-orchestrator': 'cli/entries/orchestrator.ts',
+  'aob-coordinator': 'cli/entries/coordinator.ts',
+  'aob-builtin-worker': 'workers/builtin/main.ts',
 }
 
-const wanted = process.argv.slice(2)
-const names = wanted.length ? wanted : Object.keys(BINARIES)
-for (const name of names) {
-  const entry = BINARIES[name]
-  if (!entry) throw new Error(`unknown binary "${name}"; known: ${Object.keys(BINARIES).join(', ')}`)
-  const started = performance.now()
-  await $`bun build ${entry} --compile --minify --sourcemap --bytecode --format=esm --no-compile-autoload-dotenv --no-compile-autoload-bunfig --define AOB_VERSION=${JSON.stringify(pkg.version)} --outfile dist/${name}`.quiet()
-  console.log(`dist/${name} (${((performance.now() - started) / 1000).toFixed(1)} s)`)
+if (import.meta.main) await build(process.argv.slice(2))
+
+async function build(wanted: string[]): Promise<void> {
+  const names = wanted.length ? wanted : Object.keys(BINARIES)
+  for (const name of names) {
+    const entry = BINARIES[name]
+    if (!entry) throw new Error(`unknown binary "${name}"; known: ${Object.keys(BINARIES).join(', ')}`)
+    const started = performance.now()
+    await $`bun build ${entry} --compile --minify --sourcemap --bytecode --format=esm --no-compile-autoload-dotenv --no-compile-autoload-bunfig --define AOB_VERSION=${JSON.stringify(pkg.version)} --outfile dist/${name}`.quiet()
+    console.log(`dist/${name} (${((performance.now() - started) / 1000).toFixed(1)} s)`)
+  }
 }

@@ -65,14 +65,14 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export function parseConfig(env: Record<string, string | undefined>, overrides: Partial<Config> = {}): Config {
   const databaseUrl = nonEmpty(env[ENV.databaseUrl])
   const redisUrl = nonEmpty(env[ENV.redisUrl])
-  if (Boolean(databaseUrl) !== Boolean(redisUrl)) {
-    const missing = databaseUrl ? ENV.redisUrl : ENV.databaseUrl
-    throw new ConfigError(`${missing} must be set too: the distributed backend needs both ${ENV.databaseUrl} and ${ENV.redisUrl}`)
+  // Redis alone is enough for a worker process; Postgres alone is a mistake.
+  if (databaseUrl && !redisUrl) {
+    throw new ConfigError(`${ENV.redisUrl} must be set too: the distributed backend needs both ${ENV.databaseUrl} and ${ENV.redisUrl}`)
   }
   const logLevel = env[ENV.logLevel] ?? 'info'
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`${ENV.logLevel}="${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`)
   const config: Config = {
-    mode: databaseUrl ? 'distributed' : 'embedded',
+    mode: databaseUrl && redisUrl ? 'distributed' : 'embedded',
     dataPath: nonEmpty(env[ENV.data]) ?? '.aob/aob.db',
     host: nonEmpty(env[ENV.host]) ?? '127.0.0.1',
     port: intVar(env, ENV.port, 7070, 0, 65535),

@@ -16,7 +16,7 @@ test('each Lua script declares the keys it uses: the -N in its name equals its k
     const text = await Bun.file(`src/adapters/redis/lua/${file}`).text()
     const highest = Math.max(...[...text.matchAll(/KEYS\[(\d+)\]/g)].map((m) => Number(m[1])))
     const script = SCRIPTS[name as keyof typeof SCRIPTS]
-    expect({ file, keys: script.keys, highest }).toEqual({ file, keys: Number(n), highest: Number(n) })
+    expect({ file, keys: script.keys as number, highest }).toEqual({ file, keys: Number(n), highest: Number(n) })
     expect(text.startsWith('--[[')).toBe(true)
   }
 })

@@ -1,0 +1,11 @@
+/** aob-orchestrator: the HTTP API. */
+import { createKernel } from '../../src/kernel.ts'
+import { startOrchestrator } from '../../src/orchestrator/start.ts'
+import { requireDistributed, runService } from '../../src/service-main.ts'
+
+await runService('aob-orchestrator', async (config) => {
+  requireDistributed('aob-orchestrator', config)
+  const kernel = await createKernel(config)
+  const api = startOrchestrator(kernel, { host: config.host, port: config.port, service: 'aob-orchestrator' })
+  return { services: [api], close: () => kernel.close() }
+})

@@ -1,0 +1,60 @@
+/**
+ * What every service main does: read the configuration (a bad value stops the process with a
+ * message naming the variable), start, wait for SIGINT/SIGTERM, stop in reverse order.
+ * @module
+ */
+import { ConfigError, parseConfig, type Config } from './config.ts'
+import type { Service } from './worker/consumer.ts'
+
+export async function runService(name: string, start: (config: Config) => Promise<{ services: Service[]; close(): Promise<void> }>): Promise<void> {
+  if (process.argv.includes('--healthcheck')) await healthcheck(name)
+  let config: Config
+  try {
+    config = parseConfig(process.env)
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`${name}: ${e.message}`)
+      process.exit(1)
+    }
+    throw e
+  }
+  const running = await start(config).catch((e: Error) => {
+    console.error(`${name}: cannot start: ${e.message}`)
+    process.exit(1)
+  })
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
+  for (const s of [...running.services].reverse()) await s.stop()
+  await running.close()
+  process.exit(0)
+}
+
+/** Worker processes need Redis only. */
+export function requireRedis(name: string, config: Config): void {
+  if (!config.redisUrl) {
+    console.error(`${name}: AOB_REDIS_URL must be set (workers take their tasks from Redis)`)
+    process.exit(1)
+  }
+}
+
+/** Distributed services need both backends; say which variable is missing. */
+export function requireDistributed(name: string, config: Config): void {
+  if (config.mode !== 'distributed') {
+    console.error(`${name}: AOB_DATABASE_URL and AOB_REDIS_URL must be set (this service runs on the distributed backend; for one process use \`aob dev\`)`)
+    process.exit(1)
+  }
+}
+
+/** `<binary> --healthcheck`: asks the running service's /health (for container health checks). */
+async function healthcheck(name: string): Promise<never> {
+  const port = process.env.AOB_HEALTH_PORT ?? process.env.AOB_PORT ?? '7070'
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2_000) })
+    process.exit(res.ok ? 0 : 1)
+  } catch (e) {
+    console.error(`${name}: health check failed: ${(e as Error).message}`)
+    process.exit(1)
+  }
+}

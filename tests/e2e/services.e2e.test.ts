@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { copyFileSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ADMIN, distributedEnv } from '../helpers/kernel.ts'
+import { apiOf, spawnOrchestrator, spawnService, type ServiceProcess } from '../helpers/cluster.ts'
+import { semanticsContract } from '../contract/semantics.contract.ts'
+import { processPlatform } from '../helpers/cluster.ts'
+
+const root = join(import.meta.dir, '../..')
+const TOKENS = `admin:${ADMIN},operator:operator-token-0001,viewer:viewer-token-0001`
+
+// The whole semantics suite with the orchestrator, the coordinator and the built-in worker as
+// separate processes talking only through Redis and Postgres (the suite's scripted noop worker
+// runs in the test process).
+semanticsContract('redis-pg, separate processes', (opts) => processPlatform(opts))
+
+describe('services as separate processes', () => {
+  let env: Record<string, string>
+  let procs: ServiceProcess[] = []
+  let api: ReturnType<typeof apiOf>
+  beforeAll(async () => {
+    env = { ...(await distributedEnv()), AOB_TOKENS: TOKENS, AOB_VISIBILITY_MS: '2000' }
+    const migrate = Bun.spawnSync(['bun', join(root, 'cli/main.ts'), 'migrate'], { env: { ...process.env, ...env }, stdout: 'pipe', stderr: 'pipe' })
+    expect(migrate.exitCode).toBe(0)
+    const orchestrator = await spawnOrchestrator(env)
+    procs = [orchestrator, spawnService('coordinator', env), spawnService('worker', env)]
+    api = apiOf(orchestrator.url, ADMIN)
+  })
+  afterAll(async () => {
+    for (const p of procs) await p.kill()
+  })
+
+  test('a chain, a branch with a join and a loop run to success across processes', async () => {
+    for (const [name, input] of [['chain', { name: 'proc' }], ['branch-join', { items: [{ price: 500 }] }], ['loop', {}]] as const) {
+      const workflow = await Bun.file(join(root, 'examples', `${name}.json`)).json()
+      const created = await api('POST', '/runs', { workflow, input })
+      expect(created.status).toBe(201)
+      let run: any
+      for (let i = 0; i < 200; i++) {
+        run = (await api('GET', `/runs/${created.body.run_id}`)).body
+        if (['succeeded', 'failed'].includes(run.status)) break
+        await Bun.sleep(25)
+      }
+      expect({ name, status: run.status }).toEqual({ name, status: 'succeeded' })
+    }
+  })
+
+  test('SSE from the orchestrator follows a run driven by the other processes', async () => {
+    const created = await api('POST', '/runs', { workflow: { name: 'sse', nodes: [{ id: 's', type: 'sleep', config: { ms: 300 } }, { id: 'n', type: 'noop' }], edges: [{ from: 's', to: 'n' }] } })
+    const res = await fetch(`${procs[0] && (procs[0] as any).url}/api/v1/runs/${created.body.run_id}/events/stream`, { headers: { authorization: `Bearer ${ADMIN}` } })
+    let text = ''
+    for await (const chunk of res.body!) {
+      text += new TextDecoder().decode(chunk)
+      if (text.includes('run_completed')) break
+    }
+    const seqs = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1))
+    expect(text).toContain('event: run_completed')
+  })
+
+  test('a bad configuration stops a service with a message naming the variable', async () => {
+    const bad = spawnService('coordinator', { ...env, AOB_VISIBILITY_MS: 'soon' })
+    expect(await bad.proc.exited).toBe(1)
+    expect(bad.output()).toContain('AOB_VISIBILITY_MS')
+    const missing = spawnService('orchestrator', { AOB_REDIS_URL: env.AOB_REDIS_URL })
+    expect(await missing.proc.exited).toBe(1)
+    expect(missing.output()).toContain('AOB_DATABASE_URL')
+  })
+})
+
+test('compiled binaries copied to an empty directory run the platform on Redis + Postgres', async () => {
+  const build = Bun.spawnSync(['bun', 'run', 'build'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
+  expect(build.exitCode).toBe(0)
+  const dir = mkdtempSync(join(tmpdir(), 'aob-bins-'))
+  for (const bin of ['aob', 'aob-orchestrator', 'aob-coordinator', 'aob-builtin-worker']) copyFileSync(join(root, 'dist', bin), join(dir, bin))
+  Bun.spawnSync(['chmod', '+x', ...['aob', 'aob-orchestrator', 'aob-coordinator', 'aob-builtin-worker'].map((b) => join(dir, b))])
+  await Bun.write(join(dir, '.env'), 'AOB_DATABASE_URL=postgres://wrong@127.0.0.1:1/nope\n')
+  const env = { ...(await distributedEnv()), AOB_TOKENS: TOKENS }
+  const migrate = Bun.spawnSync([join(dir, 'aob'), 'migrate'], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env }, stdout: 'pipe', stderr: 'pipe' })
+  expect(migrate.stdout.toString()).toContain('applied: 0001_init, 0002_commit_transition')
+  const orchestrator = await spawnOrchestrator(env, { binary: join(dir, 'aob-orchestrator'), cwd: dir })
+  const others = [spawnService('coordinator', env, { binary: join(dir, 'aob-coordinator'), cwd: dir }), spawnService('worker', env, { binary: join(dir, 'aob-builtin-worker'), cwd: dir })]
+  try {
+    const api = apiOf(orchestrator.url, ADMIN)
+    const workflow = await Bun.file(join(root, 'examples/chain.json')).json()
+    const created = await api('POST', '/runs', { workflow, input: { name: 'binaries' } })
+    let run: any
+    for (let i = 0; i < 200; i++) {
+      run = (await api('GET', `/runs/${created.body.run_id}`)).body
+      if (run.status === 'succeeded') break
+      await Bun.sleep(25)
+    }
+    expect(run.output).toEqual({ shout: { text: 'HELLO BINARIES!' } })
+  } finally {
+    for (const p of [orchestrator, ...others]) await p.kill()
+  }
+}, 60_000)

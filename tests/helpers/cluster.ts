@@ -1,0 +1,121 @@
+/**
+ * The distributed services as real processes (from source, or compiled binaries) against
+ * given Redis and Postgres, for end-to-end and crash tests.
+ */
+import { join } from 'node:path'
+import { createKernel } from '../../src/kernel.ts'
+import { createLogger } from '../../src/log.ts'
+import { startWorker, type Handler } from '../../src/worker/run-worker.ts'
+import { ADMIN, OPERATOR, distributedEnv, testConfig, type TestPlatform } from './kernel.ts'
+import { freePort } from './services.ts'
+
+const root = join(import.meta.dir, '../..')
+export const ENTRIES = {
+  orchestrator: 'cli/entries/orchestrator.ts',
+  coordinator: 'cli/entries/coordinator.ts',
+  worker: 'workers/builtin/main.ts',
+} as const
+export type ServiceName = keyof typeof ENTRIES
+
+export interface ServiceProcess {
+  name: ServiceName
+  proc: ReturnType<typeof Bun.spawn>
+  output(): string
+  kill(signal?: NodeJS.Signals): Promise<void>
+}
+
+export function spawnService(name: ServiceName, env: Record<string, string>, opts: { binary?: string; cwd?: string } = {}): ServiceProcess {
+  const cmd = opts.binary ? [opts.binary] : ['bun', join(root, ENTRIES[name])]
+  const proc = Bun.spawn(cmd, { cwd: opts.cwd ?? root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', AOB_LOG_LEVEL: 'warn', ...env }, stdout: 'pipe', stderr: 'pipe' })
+  let out = ''
+  const decoder = new TextDecoder()
+  const pump = async (s: ReadableStream<Uint8Array>) => {
+    for await (const chunk of s) out += decoder.decode(chunk)
+  }
+  pump(proc.stdout as ReadableStream<Uint8Array>)
+  pump(proc.stderr as ReadableStream<Uint8Array>)
+  return {
+    name,
+    proc,
+    output: () => out,
+    async kill(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
+      await proc.exited
+    },
+  }
+}
+
+/** Starts an orchestrator on a free port and waits until /health answers. */
+export async function spawnOrchestrator(env: Record<string, string>, opts: { binary?: string; cwd?: string } = {}) {
+  const port = await freePort()
+  const svc = spawnService('orchestrator', { ...env, AOB_PORT: String(port) }, opts)
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false)
+    if (ok) break
+    if (svc.proc.exitCode !== null || Date.now() > deadline) throw new Error(`orchestrator did not start:\n${svc.output()}`)
+    await Bun.sleep(50)
+  }
+  return { ...svc, url }
+}
+
+/** A small HTTP client for the API of a process. */
+export function apiOf(url: string, token: string) {
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+  return async (method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> => {
+    const res = await fetch(`${url}/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+    const text = await res.text()
+    return { status: res.status, body: text ? JSON.parse(text) : null }
+  }
+}
+
+/** A seeded PRNG (mulberry32), so a failing schedule can be replayed from its printed seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/**
+ * A TestPlatform whose API, coordinator and built-in workers are separate processes on Redis +
+ * Postgres. Node types given in `handlers` are served by workers in the test process instead
+ * (a worker process of its own kind), so tests can script them.
+ */
+export async function processPlatform(opts: { handlers?: Record<string, Handler> } = {}): Promise<TestPlatform> {
+  const env = { ...(await distributedEnv()), AOB_TOKENS: `admin:${ADMIN},operator:${OPERATOR},viewer:viewer-token-0001`, AOB_VISIBILITY_MS: '3000' }
+  const kernel = await createKernel(testConfig({}, env), { log: createLogger('silent', 'test'), migrate: true })
+  const scripted = Object.keys(opts.handlers ?? {})
+  const builtin = ['noop', 'sleep', 'transform'].filter((t) => !scripted.includes(t))
+  const orchestrator = await spawnOrchestrator(env)
+  const procs: ServiceProcess[] = [orchestrator, spawnService('coordinator', env), spawnService('worker', { ...env, AOB_WORKER_TYPES: builtin.join(',') })]
+  const workers = Object.entries(opts.handlers ?? {}).map(([type, handler]) => startWorker(kernel, { type, handler, visibilityMs: 3000 }))
+  return {
+    kernel,
+    app: null as never,
+    async call(method, path, body, token = ADMIN, headers = {}) {
+      const init: RequestInit = { method, headers: { authorization: `Bearer ${token}`, ...headers } }
+      if (body !== undefined) {
+        init.body = typeof body === 'string' ? body : JSON.stringify(body)
+        ;(init.headers as Record<string, string>)['content-type'] = 'application/json'
+      }
+      const res = await fetch(`${orchestrator.url}/api/v1${path}`, init)
+      const text = await res.text()
+      let parsed: unknown = text
+      try {
+        parsed = text ? JSON.parse(text) : null
+      } catch {}
+      return { status: res.status, body: parsed, headers: res.headers }
+    },
+    async close() {
+      for (const w of workers) await w.stop()
+      for (const p of procs) await p.kill()
+      await kernel.close()
+    },
+  }
+}
