@@ -6,6 +6,7 @@
  */
 import { Draft } from '../engine/draft.ts'
 import { applyCompletion, taskFor, type CompletionSignal } from '../engine/route.ts'
+import { isTerminalRun, type RunState } from '../engine/state.ts'
 import type { RunId } from '../ids.ts'
 import type { Kernel } from '../kernel.ts'
 import { TOPICS } from '../ports/bus.ts'
@@ -42,9 +43,16 @@ export async function startCoordinator(kernel: Kernel, opts: CoordinatorOptions 
     consumer: `coordinator-${process.pid}-${crypto.randomUUID().slice(0, 8)}`,
     concurrency: opts.concurrency ?? 128,
     visibilityMs: opts.visibilityMs ?? 30_000,
-    async process({ msg }) {
+    async process({ msg, deliveries }) {
       try {
-        await transact(kernel, msg.run_id as RunId, (d) => applyCompletion(d, msg))
+        const { value: applied, state } = await transact(kernel, msg.run_id as RunId, (d) => applyCompletion(d, msg))
+        const node = state.nodes[msg.node_id]
+        if (!applied && deliveries > 1 && node && node.epoch === msg.epoch && node.status !== 'running') {
+          // A redelivered signal whose completion was committed before: the coordinator that
+          // committed it may have died before dispatching what followed. Dispatch the run's
+          // running nodes again; only the current epoch's completion of each can count.
+          await redispatchRunning(kernel, state)
+        }
       } catch (e) {
         if (e instanceof AobError && e.code === ErrorCode.RunNotFound) {
           log.warn({ run_id: msg.run_id }, 'completion for an unknown run dropped')
@@ -68,20 +76,24 @@ export async function recoverRuns(kernel: Kernel): Promise<number> {
   let count = 0
   for (const id of await kernel.store.listActiveRuns()) {
     const state = await kernel.store.loadRun(id)
-    if (!state) continue
-    for (const [nodeId, node] of Object.entries(state.nodes)) {
-      if (node.status !== 'running') continue
-      if (!state.run.ir.nodes[nodeId]) continue
-      // The epoch stays the same, so only one completion of this activation can count.
-      try {
-        await dispatchTask(kernel, await taskFor(new Draft(state), nodeId))
-      } catch (e) {
-        kernel.log.error({ err: e, run_id: id, node_id: nodeId }, 'could not rebuild a task')
-        continue
-      }
-      count++
-    }
+    if (state) count += await redispatchRunning(kernel, state)
   }
   if (count) kernel.log.warn({ tasks: count }, 'recovered in-flight tasks of active runs')
+  return count
+}
+
+/** Dispatches the current task of each running node of one run again (same epoch). */
+async function redispatchRunning(kernel: Kernel, state: RunState): Promise<number> {
+  if (isTerminalRun(state.run.status)) return 0
+  let count = 0
+  for (const [nodeId, node] of Object.entries(state.nodes)) {
+    if (node.status !== 'running' || !state.run.ir.nodes[nodeId]) continue
+    try {
+      await dispatchTask(kernel, await taskFor(new Draft(state), nodeId))
+      count++
+    } catch (e) {
+      kernel.log.error({ err: e, run_id: state.run.id, node_id: nodeId }, 'could not rebuild a task')
+    }
+  }
   return count
 }

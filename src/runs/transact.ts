@@ -50,10 +50,25 @@ export async function transact<T>(
   })
 }
 
-/** Dispatches tasks and broadcasts events after a commit. */
+/**
+ * Dispatches tasks and broadcasts events after a commit. The commit already happened, so a bus
+ * outage is waited out (retries for up to ~15 s) rather than reported as a failed write.
+ */
 export async function announce(kernel: Pick<Kernel, 'bus'>, runId: RunId, tasks: Task[], events: RunEvent[]): Promise<void> {
-  await Promise.all(tasks.map((task) => dispatchTask(kernel, task)))
-  if (events.length > 0) await kernel.bus.notify(CHANNELS.runEvents(runId), events)
+  await withRetry(() => Promise.all(tasks.map((task) => dispatchTask(kernel, task))))
+  if (events.length > 0) await kernel.bus.notify(CHANNELS.runEvents(runId), events).catch(() => {}) // live view only: readers catch up from the store
+}
+
+async function withRetry<T>(fn: () => Promise<T>, deadlineMs = 15_000): Promise<T> {
+  const deadline = Date.now() + deadlineMs
+  for (let delay = 50; ; delay = Math.min(delay * 2, 2_000)) {
+    try {
+      return await fn()
+    } catch (e) {
+      if (Date.now() + delay > deadline) throw e
+      await Bun.sleep(delay)
+    }
+  }
 }
 
 export function dispatchTask(kernel: Pick<Kernel, 'bus'>, task: Task): Promise<void> {

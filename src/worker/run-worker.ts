@@ -66,9 +66,10 @@ export async function execute(handler: Handler, task: Task, log: Logger): Promis
           }),
         ])
       : await work
+    runLog.debug({ epoch: task.epoch, attempt: task.attempt, ok: true }, 'task executed')
     return { kind: 'done', output: output === undefined ? null : output }
   } catch (e) {
-    runLog.debug({ err: e }, 'task failed')
+    runLog.debug({ epoch: task.epoch, attempt: task.attempt, ok: false, err: e }, 'task executed')
     return { kind: 'fail', error: toErrorData(e) }
   } finally {
     clearTimeout(timer)
