@@ -1,6 +1,6 @@
 /** Mixed DAGs for the crash tests: chains, fan-out/fan-in, branches and loops, with sleeps. */
-export function mixedWorkflow(i: number): unknown {
-  const ms = 20 + (i % 7) * 30
+export function mixedWorkflow(i: number, scale = 1): unknown {
+  const ms = (20 + (i % 7) * 30) * scale
   switch (i % 4) {
     case 0:
       return { name: 'crash-chain', nodes: [{ id: 'a', type: 'noop' }, { id: 'b', type: 'sleep', config: { ms } }, { id: 'c', type: 'transform', config: { input: '{{ input }}', pipeline: [{ op: 'transform', expr: "$merge([$, {'c': true}])" }] } }, { id: 'd', type: 'noop' }], edges: [{ from: 'a', to: 'b' }, { from: 'b', to: 'c' }, { from: 'c', to: 'd' }] }

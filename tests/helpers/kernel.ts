@@ -27,8 +27,8 @@ export function testConfig(overrides: Partial<Config> = {}, env: Record<string, 
 }
 
 /** The environment of a fresh, isolated distributed deployment (its own schema and prefix). */
-export async function distributedEnv(): Promise<Record<string, string>> {
-  const [databaseUrl, redisUrl] = await Promise.all([testDatabaseUrl(), testRedisUrl()])
+export async function distributedEnv(servers: { databaseUrl?: string; redisUrl?: string } = {}): Promise<Record<string, string>> {
+  const [databaseUrl, redisUrl] = await Promise.all([servers.databaseUrl ?? testDatabaseUrl(), servers.redisUrl ?? testRedisUrl()])
   const schema = schemaName()
   const sql = postgres(databaseUrl, { onnotice: () => {}, max: 1 })
   await sql.unsafe(`CREATE SCHEMA ${schema}`)
