@@ -33,6 +33,7 @@ CREATE TABLE runs (
   version integer NOT NULL,
   last_seq integer NOT NULL,
   ir_version integer NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now(),
   -- the rest of the run record (input, output, error, loops, timestamps, ...)
   record jsonb NOT NULL
 );

@@ -2,10 +2,15 @@
  * One run transition end to end: load the state, let the engine compute a transition, commit it
  * if the run did not move meanwhile (else retry), then dispatch its tasks and announce its
  * events. Used by the API (cancel, patch) and the coordinator (completions) alike.
+ *
+ * The state each process committed last is kept (a bounded cache), so the next transition of
+ * the run usually needs no read: the store's version check refuses a stale state (another
+ * process moved the run), and a transition that would change nothing is recomputed on a fresh
+ * read before it is believed.
  * @module
  */
 import { Draft } from '../engine/draft.ts'
-import { isEmptyTransition, type RunEvent, type RunState, type Task } from '../engine/state.ts'
+import { isEmptyTransition, isTerminalRun, type RunEvent, type RunState, type Task, type Transition } from '../engine/state.ts'
 import { AobError, ErrorCode } from '../errors.ts'
 import type { RunId } from '../ids.ts'
 import type { Kernel } from '../kernel.ts'
@@ -13,7 +18,9 @@ import { CHANNELS, TOPICS } from '../ports/bus.ts'
 import { createKeyedMutex } from './mutex.ts'
 
 const MAX_ATTEMPTS = 20
+const CACHE_LIMIT = 10_000
 const withRunLock = createKeyedMutex()
+const cache = new Map<string, RunState>()
 
 export interface TransactResult<T> {
   value: T
@@ -30,16 +37,24 @@ export async function transact<T>(
   runId: RunId,
   compute: (d: Draft, state: RunState) => Promise<T> | T
 ): Promise<TransactResult<T>> {
+  const key = cacheKey(kernel, runId)
   return withRunLock(runId, async () => {
     for (let attempt = 1; ; attempt++) {
-      const state = await kernel.store.loadRun(runId)
+      const cached = cache.get(key)
+      const state = cached ?? (await kernel.store.loadRun(runId))
       if (!state) throw new AobError(ErrorCode.RunNotFound, `run ${runId} not found`)
+      cache.delete(key)
       const draft = new Draft(state)
       const value = await compute(draft, state)
       const t = draft.toTransition()
-      if (isEmptyTransition(t)) return { value, events: [], state }
+      if (isEmptyTransition(t)) {
+        if (cached) continue // believe "nothing to do" only from a fresh read
+        remember(key, state)
+        return { value, events: [], state }
+      }
       try {
         const events = await kernel.store.commitTransition(state.run, t)
+        remember(key, applied(state, t, events.length))
         await announce(kernel, runId, t.tasks, events)
         return { value, events, state }
       } catch (e) {
@@ -48,6 +63,35 @@ export async function transact<T>(
       }
     }
   })
+}
+
+// --- internal ---
+
+const storeIds = new WeakMap<object, number>()
+let nextStoreId = 0
+
+/** Runs of different stores (tests run several kernels in one process) never share an entry. */
+function cacheKey(kernel: Pick<Kernel, 'store'>, runId: string): string {
+  let id = storeIds.get(kernel.store)
+  if (id === undefined) storeIds.set(kernel.store, (id = nextStoreId++))
+  return `${id}:${runId}`
+}
+
+function remember(key: string, state: RunState): void {
+  if (isTerminalRun(state.run.status)) return
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string)
+  cache.set(key, state)
+}
+
+/** The state after `t` committed on top of `state`. */
+function applied(state: RunState, t: Transition, eventCount: number): RunState {
+  const nodes = { ...state.nodes }
+  for (const [id, node] of Object.entries(t.nodes)) {
+    if (node === null) delete nodes[id]
+    else nodes[id] = node
+  }
+  const run = { ...state.run, ...t.run, version: state.run.version + 1, last_seq: state.run.last_seq + eventCount }
+  return { run, nodes }
 }
 
 /**

@@ -8,7 +8,7 @@ import { waitFor } from '../helpers/wait-for.ts'
 import { executions } from './ledger.ts'
 
 test('a worker killed mid-task: the task is reclaimed by another worker', async () => {
-  const env = { ...(await distributedEnv()), AOB_TOKENS: `admin:${ADMIN}`, AOB_VISIBILITY_MS: '1000' }
+  const env: Record<string, string> = { ...(await distributedEnv()), AOB_TOKENS: `admin:${ADMIN}`, AOB_VISIBILITY_MS: '1000' }
   expect(Bun.spawnSync(['bun', join(import.meta.dir, '../../cli/main.ts'), 'migrate'], { env: { ...process.env, ...env } }).exitCode).toBe(0)
   const orchestrator = await spawnOrchestrator(env)
   const coordinator = spawnService('coordinator', env)

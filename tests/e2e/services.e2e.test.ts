@@ -78,7 +78,7 @@ test('compiled binaries copied to an empty directory run the platform on Redis +
   await Bun.write(join(dir, '.env'), 'AOB_DATABASE_URL=postgres://wrong@127.0.0.1:1/nope\n')
   const env = { ...(await distributedEnv()), AOB_TOKENS: TOKENS }
   const migrate = Bun.spawnSync([join(dir, 'aob'), 'migrate'], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env }, stdout: 'pipe', stderr: 'pipe' })
-  expect(migrate.stdout.toString()).toContain('applied: 0001_init, 0002_commit_transition')
+  expect(migrate.stdout.toString()).toContain('applied: 0001_init, 0002_commit_transitions')
   const orchestrator = await spawnOrchestrator(env, { binary: join(dir, 'aob-orchestrator'), cwd: dir })
   const others = [spawnService('coordinator', env, { binary: join(dir, 'aob-coordinator'), cwd: dir }), spawnService('worker', env, { binary: join(dir, 'aob-builtin-worker'), cwd: dir })]
   try {

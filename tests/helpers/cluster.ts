@@ -25,7 +25,9 @@ export interface ServiceProcess {
 }
 
 export function spawnService(name: ServiceName, env: Record<string, string>, opts: { binary?: string; cwd?: string } = {}): ServiceProcess {
-  const cmd = opts.binary ? [opts.binary] : ['bun', join(root, ENTRIES[name])]
+  // AOB_PROFILE_DIR=<dir>: each service from source writes a CPU profile (markdown) there on exit.
+  const profile = process.env.AOB_PROFILE_DIR ? ['--cpu-prof-md', `--cpu-prof-dir=${process.env.AOB_PROFILE_DIR}`, `--cpu-prof-name=${name}-${Date.now()}.md`] : []
+  const cmd = opts.binary ? [opts.binary] : ['bun', ...profile, join(root, ENTRIES[name])]
   const proc = Bun.spawn(cmd, { cwd: opts.cwd ?? root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', AOB_LOG_LEVEL: 'warn', ...env }, stdout: 'pipe', stderr: 'pipe' })
   let out = ''
   const decoder = new TextDecoder()

@@ -19,7 +19,16 @@ export interface ServerHandle {
 
 const PG_BIN = ['/usr/lib/postgresql/15/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/17/bin'].find((d) => Bun.file(`${d}/postgres`).size > 0)
 const cleanups: (() => void)[] = []
-process.on('exit', () => cleanups.forEach((fn) => fn()))
+process.on('exit', stopAllServers)
+
+/** Stops every server this process started (the test preload calls it after all tests). */
+export function stopAllServers(): void {
+  for (const fn of cleanups.splice(0)) {
+    try {
+      fn()
+    } catch {}
+  }
+}
 
 let redis: Promise<string> | undefined
 let database: Promise<string> | undefined

@@ -1,7 +1,8 @@
 /**
  * The Store on Postgres (postgres.js). Each method is one statement or one transaction; a run
- * transition is one call of aob_commit_transition (sql/migrations/0002). The materialized
- * document and IR of each run version are immutable, so they are cached by (run, version).
+ * transition is one call of aob_commit_transitions (sql/migrations/0002), which also takes
+ * many at once. The materialized document and IR of each run version are immutable, so they
+ * are cached by (run, version).
  * @module
  */
 import postgres, { type Sql } from 'postgres'
@@ -22,7 +23,7 @@ const IR_CACHE_LIMIT = 5_000
 
 export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}): Store & { sql: Sql } {
   const sql = postgres(url, {
-    max: opts.max ?? 10,
+    max: opts.max ?? Number(process.env.AOB_PG_POOL ?? 10),
     idle_timeout: 60,
     max_lifetime: 30 * 60,
     connect_timeout: 10,
@@ -44,10 +45,11 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
 
   const toRecord = async (row: RunRow): Promise<RunRecord> => {
     const { document, ir } = await versionOf(row.id, row.ir_version)
-    return { ...row.record, id: row.id as RunId, workflow_id: row.workflow_id, status: row.status, idempotency_key: row.idempotency_key, version: row.version, last_seq: row.last_seq, ir_version: row.ir_version, document, ir } as RunRecord
+    return { ...row.record, id: row.id as RunId, workflow_id: row.workflow_id, status: row.status, idempotency_key: row.idempotency_key, version: row.version, last_seq: row.last_seq, ir_version: row.ir_version, updated_at: iso(row.updated_at), document, ir } as RunRecord
   }
 
-  const commit = async (run: RunRecord, t: Transition, tx: Sql = sql): Promise<RunEvent[]> => {
+  /** The function's item for `t` on top of `run`, and the events it numbers. */
+  const itemOf = (run: RunRecord, t: Transition) => {
     const ts = new Date().toISOString()
     const events: RunEvent[] = t.events.map((e, i) => ({ seq: run.last_seq + i + 1, run_id: run.id, ts, type: e.type, data: e.data, ...(e.node_id !== undefined ? { node_id: e.node_id } : {}) }))
     const next = { ...run, ...t.run }
@@ -65,20 +67,40 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
         return { node_id: e.node_id, iteration: e.data.iteration ?? node?.iteration ?? 0, epoch: e.data.epoch ?? node?.epoch ?? 0, status: e.type === 'node_completed' ? 'succeeded' : 'failed' }
       })
     const irChanged = t.run.ir !== undefined
-    try {
-      await tx`SELECT aob_commit_transition(
-        ${run.id}, ${run.version}, ${next.status}, ${tx.json(recordColumns(next) as never)}, ${next.ir_version},
-        ${irChanged ? tx.json(next.document as never) : null}, ${irChanged ? tx.json(next.ir as never) : null},
-        ${tx.json(nodes as never)}, ${removed}, ${tx.json(events as never)}, ${tx.json(completions as never)},
-        ${t.patch ? tx.json(t.patch as never) : null})`
-    } catch (e) {
-      const code = (e as { code?: string }).code
-      if (code === 'AOB01') throw new AobError(ErrorCode.VersionConflict, `run ${run.id} moved past version ${run.version}`)
-      if (code === 'AOB02') throw new AobError(ErrorCode.RunNotFound, `run ${run.id} not found`)
-      throw e
+    const item = {
+      run_id: run.id,
+      expected_version: run.version,
+      status: next.status,
+      record: recordChanged(t) ? recordColumns(next) : null,
+      ir_version: next.ir_version,
+      document: irChanged ? next.document : null,
+      ir: irChanged ? next.ir : null,
+      nodes,
+      removed,
+      events,
+      completions,
+      patch: t.patch ?? null,
     }
-    if (irChanged) irCache.set(`${run.id}:${next.ir_version}`, { document: next.document, ir: next.ir })
-    return events
+    return { item, events, irChanged, next }
+  }
+
+  const runBatch = async (items: unknown[], tx: Sql = sql): Promise<string[]> => {
+    const [row] = await tx<{ statuses: string[] }[]>`SELECT aob_commit_transitions(${tx.json(items as never)}) AS statuses`
+    return row.statuses
+  }
+
+  const settle = (status: string, run: RunRecord, prepared: ReturnType<typeof itemOf>): RunEvent[] => {
+    if (status === 'conflict') throw new AobError(ErrorCode.VersionConflict, `run ${run.id} moved past version ${run.version}`)
+    if (status === 'missing') throw new AobError(ErrorCode.RunNotFound, `run ${run.id} not found`)
+    if (prepared.irChanged) irCache.set(`${run.id}:${prepared.next.ir_version}`, { document: prepared.next.document, ir: prepared.next.ir })
+    return prepared.events
+  }
+
+  /** One transition, in the caller's transaction (createRun) or on its own. */
+  const commit = async (run: RunRecord, t: Transition, tx: Sql = sql): Promise<RunEvent[]> => {
+    const prepared = itemOf(run, t)
+    const [status] = await runBatch([prepared.item], tx)
+    return settle(status, run, prepared)
   }
 
   return {
@@ -193,6 +215,7 @@ interface RunRow {
   version: number
   last_seq: number
   ir_version: number
+  updated_at: Date
   record: Partial<RunRecord>
 }
 interface WorkflowRow {
@@ -207,9 +230,14 @@ interface TagRow {
   updated_at: Date
 }
 
+/** Whether `t` changes a field kept in the record column. */
+function recordChanged(t: Transition): boolean {
+  return Object.keys(t.run).some((k) => k !== 'status' && k !== 'ir_version' && k !== 'document' && k !== 'ir')
+}
+
 /** The run record without what has columns or lives in run_irs. */
 function recordColumns(run: RunRecord): Partial<RunRecord> {
-  const { document: _d, ir: _i, version: _v, last_seq: _l, status: _s, ir_version: _iv, ...rest } = run
+  const { document: _d, ir: _i, version: _v, last_seq: _l, status: _s, ir_version: _iv, updated_at: _u, ...rest } = run
   return rest
 }
 
