@@ -9,7 +9,6 @@ export async function startDistributed(workers: number) {
   const { createPostgresStore } = await import('../src/adapters/postgres/postgres-store.ts')
   const store = createPostgresStore(env.AOB_DATABASE_URL, { schema: env.AOB_DATABASE_SCHEMA, max: 1 })
   await migrate(store.sql)
-  if (process.env.AOB_BENCH_ASYNC_COMMIT) await store.sql.unsafe('ALTER DATABASE postgres SET synchronous_commit = off')
   await store.close()
   const procs: ServiceProcess[] = [spawnService('coordinator', env), ...Array.from({ length: workers }, () => spawnService('worker', env))]
   await Bun.sleep(500)
@@ -17,7 +16,6 @@ export async function startDistributed(workers: number) {
     env,
     async stop() {
       for (const p of procs) await p.kill()
-      if (process.env.AOB_BENCH_SHOW_OUTPUT) for (const p of procs) console.log(`--- ${p.name} output (${p.output().length} chars):\n${p.output().slice(0, 1500)}`)
     },
   }
 }

@@ -35,21 +35,7 @@ export async function createKernel(config: Config, opts: KernelOptions = {}): Pr
   if (config.dataPath !== ':memory:') {
     mkdirSync(dirname(config.dataPath), { recursive: true })
   }
-  const store = createSqliteStore(config.dataPath)
-  const bus = createMemoryBus()
-  let closed = false
-  return {
-    config,
-    log,
-    store,
-    bus,
-    async close() {
-      if (closed) return
-      closed = true
-      await bus.close()
-      await store.close()
-    },
-  }
+  return assemble(config, log, createSqliteStore(config.dataPath), createMemoryBus())
 }
 
 /** Redis + Postgres: Postgres is the system of record, Redis carries the queues. */
@@ -59,7 +45,10 @@ async function createDistributedKernel(config: Config, log: Logger, opts: Kernel
     const applied = await migrate(store.sql)
     if (applied.length) log.info({ applied }, 'applied migrations')
   }
-  const bus = createRedisBus(config.redisUrl as string, { prefix: config.redisPrefix })
+  return assemble(config, log, store, createRedisBus(config.redisUrl as string, { prefix: config.redisPrefix }))
+}
+
+function assemble(config: Config, log: Logger, store: Store, bus: Bus): Kernel {
   let closed = false
   return {
     config,

@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import { createKernel } from '../../src/kernel.ts'
 import { createLogger } from '../../src/log.ts'
 import { startWorker, type Handler } from '../../src/worker/run-worker.ts'
-import { ADMIN, OPERATOR, distributedEnv, testConfig, type TestPlatform } from './kernel.ts'
+import { ADMIN, OPERATOR, apiCaller, distributedEnv, testConfig, type TestPlatform } from './kernel.ts'
+import { collectOutput } from './processes.ts'
 import { freePort } from './services.ts'
 
 const root = join(import.meta.dir, '../..')
@@ -29,17 +30,10 @@ export function spawnService(name: ServiceName, env: Record<string, string>, opt
   const profile = process.env.AOB_PROFILE_DIR ? ['--cpu-prof-md', `--cpu-prof-dir=${process.env.AOB_PROFILE_DIR}`, `--cpu-prof-name=${name}-${Date.now()}.md`] : []
   const cmd = opts.binary ? [opts.binary] : ['bun', ...profile, join(root, ENTRIES[name])]
   const proc = Bun.spawn(cmd, { cwd: opts.cwd ?? root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', AOB_LOG_LEVEL: 'warn', ...env }, stdout: 'pipe', stderr: 'pipe' })
-  let out = ''
-  const decoder = new TextDecoder()
-  const pump = async (s: ReadableStream<Uint8Array>) => {
-    for await (const chunk of s) out += decoder.decode(chunk)
-  }
-  pump(proc.stdout as ReadableStream<Uint8Array>)
-  pump(proc.stderr as ReadableStream<Uint8Array>)
   return {
     name,
     proc,
-    output: () => out,
+    output: collectOutput(proc),
     async kill(signal = 'SIGTERM') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
       await proc.exited
@@ -100,20 +94,7 @@ export async function processPlatform(opts: { handlers?: Record<string, Handler>
   return {
     kernel,
     app: null as never,
-    async call(method, path, body, token = ADMIN, headers = {}) {
-      const init: RequestInit = { method, headers: { authorization: `Bearer ${token}`, ...headers } }
-      if (body !== undefined) {
-        init.body = typeof body === 'string' ? body : JSON.stringify(body)
-        ;(init.headers as Record<string, string>)['content-type'] = 'application/json'
-      }
-      const res = await fetch(`${orchestrator.url}/api/v1${path}`, init)
-      const text = await res.text()
-      let parsed: unknown = text
-      try {
-        parsed = text ? JSON.parse(text) : null
-      } catch {}
-      return { status: res.status, body: parsed, headers: res.headers }
-    },
+    call: apiCaller((path, init) => fetch(`${orchestrator.url}/api/v1${path}`, init)),
     async close() {
       for (const w of workers) await w.stop()
       for (const p of procs) await p.kill()

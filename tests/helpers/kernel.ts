@@ -57,6 +57,24 @@ export interface PlatformOptions {
   visibilityMs?: number
 }
 
+/** `TestPlatform.call` over any way of sending a request (in-process, or HTTP to a process). */
+export function apiCaller(send: (path: string, init: RequestInit) => Promise<Response>): TestPlatform['call'] {
+  return async (method, path, body, token = ADMIN, headers = {}) => {
+    const init: RequestInit = { method, headers: { authorization: `Bearer ${token}`, ...headers } }
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body)
+      ;(init.headers as Record<string, string>)['content-type'] = 'application/json'
+    }
+    const res = await send(path, init)
+    const text = await res.text()
+    let parsed: unknown = text
+    try {
+      parsed = text ? JSON.parse(text) : null
+    } catch {}
+    return { status: res.status, body: parsed, headers: res.headers }
+  }
+}
+
 /** A kernel with the coordinator and the built-in workers running, and the API in-process. */
 export async function testPlatform(opts: PlatformOptions = {}): Promise<TestPlatform> {
   const kernel = await testKernel(opts.backend ?? 'embedded', opts.config)
@@ -68,20 +86,7 @@ export async function testPlatform(opts: PlatformOptions = {}): Promise<TestPlat
   return {
     kernel,
     app,
-    async call(method, path, body, token = ADMIN, headers = {}) {
-      const init: RequestInit = { method, headers: { authorization: `Bearer ${token}`, ...headers } }
-      if (body !== undefined) {
-        init.body = typeof body === 'string' ? body : JSON.stringify(body)
-        ;(init.headers as Record<string, string>)['content-type'] = 'application/json'
-      }
-      const res = await app.request(`/api/v1${path}`, init)
-      const text = await res.text()
-      let parsed: unknown = text
-      try {
-        parsed = text ? JSON.parse(text) : null
-      } catch {}
-      return { status: res.status, body: parsed, headers: res.headers }
-    },
+    call: apiCaller(async (path, init) => app.request(`/api/v1${path}`, init)),
     async close() {
       for (const s of services.reverse()) await s.stop()
       await kernel.close()

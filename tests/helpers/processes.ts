@@ -23,26 +23,20 @@ export async function startDev(opts: { args?: string[]; env?: Record<string, str
     stdout: 'pipe',
     stderr: 'pipe',
   })
-  let out = ''
-  const decoder = new TextDecoder()
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) out += decoder.decode(chunk)
-  }
-  pump(proc.stdout as ReadableStream<Uint8Array>)
-  pump(proc.stderr as ReadableStream<Uint8Array>)
+  const output = collectOutput(proc)
   const deadline = Date.now() + 20_000
   let url: string | undefined
   while (!url) {
-    url = /API on (http:\/\/[^\s]+)\/api\/v1/.exec(out)?.[1]
+    url = /API on (http:\/\/[^\s]+)\/api\/v1/.exec(output())?.[1]
     if (url) break
-    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`aob dev did not start:\n${out}`)
+    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`aob dev did not start:\n${output()}`)
     await Bun.sleep(25)
   }
   return {
     url,
     home,
     proc,
-    output: () => out,
+    output,
     async stop(signal = 'SIGTERM') {
       proc.kill(signal)
       await proc.exited
@@ -60,4 +54,16 @@ export async function cli(dev: Pick<DevProcess, 'home'>, args: string[], cwd = j
   })
   const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
   return { code: await proc.exited, stdout, stderr }
+}
+
+/** Accumulates a process's stdout and stderr; returns a reader of what arrived so far. */
+export function collectOutput(proc: { stdout: unknown; stderr: unknown }): () => string {
+  let out = ''
+  const decoder = new TextDecoder()
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) out += decoder.decode(chunk)
+  }
+  pump(proc.stdout as ReadableStream<Uint8Array>)
+  pump(proc.stderr as ReadableStream<Uint8Array>)
+  return () => out
 }

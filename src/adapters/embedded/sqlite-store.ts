@@ -160,11 +160,14 @@ export function createSqliteStore(path: string): Store {
       return commitTx.immediate(base.id, base.version, t)
     },
     async listRuns(f: RunFilter) {
-      const where: string[] = []
-      const args: (string | number)[] = []
-      if (f.status) where.push('status = ?') && args.push(f.status)
-      if (f.workflow_id) where.push('workflow_id = ?') && args.push(f.workflow_id)
-      if (f.before) where.push('id < ?') && args.push(f.before)
+      const filters: [string, string | undefined][] = [
+        ['status = ?', f.status],
+        ['workflow_id = ?', f.workflow_id],
+        ['id < ?', f.before],
+      ]
+      const used = filters.filter(([, value]) => value !== undefined)
+      const where = used.map(([clause]) => clause)
+      const args = used.map(([, value]) => value as string)
       const sql = `SELECT record FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`
       return q(sql).all(...args, f.limit).map((r) => JSON.parse(r.record as string) as RunRecord)
     },

@@ -23,7 +23,7 @@ const IR_CACHE_LIMIT = 5_000
 
 export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}): Store & { sql: Sql } {
   const sql = postgres(url, {
-    max: opts.max ?? Number(process.env.AOB_PG_POOL ?? 10),
+    max: opts.max ?? 10,
     idle_timeout: 60,
     max_lifetime: 30 * 60,
     connect_timeout: 10,
