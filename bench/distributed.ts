@@ -14,6 +14,12 @@ export async function startDistributed(workers: number) {
   await Bun.sleep(500)
   return {
     env,
+    cpuGroups: {
+      coordinator: { pids: [procs[0].proc.pid] },
+      workers: { pids: procs.slice(1).map((p) => p.proc.pid) },
+      postgres: { comm: ['postgres'] },
+      redis: { comm: ['redis-server'] },
+    },
     async stop() {
       for (const p of procs) await p.kill()
     },

@@ -21,6 +21,7 @@ import { startPlatform } from '../src/platform.ts'
 import { ms } from './stats.ts'
 import { busRoundTrip, reportWorkloads, storeCommit } from './runner.ts'
 import { benchApi } from './api.ts'
+import { cpuSnapshot } from './cpu.ts'
 import { startDistributed } from './distributed.ts'
 
 const { values, positionals } = parseArgs({
@@ -52,7 +53,7 @@ const hop = await busRoundTrip(kernel, 2000)
 const commit = await storeCommit(kernel, 2000)
 console.log(`baseline  bus round trip (publish→consume→ack): p50 ${ms(hop.p50)} p99 ${ms(hop.p99)}`)
 console.log(`baseline  store commit (one transition):        p50 ${ms(commit.p50)} p99 ${ms(commit.p99)}`)
-await reportWorkloads(kernel, { selected, runs: Number(values.runs), concurrency: Number(values.concurrency), latencyRuns: Number(values['latency-runs']), commitP50: commit.p50 })
+await reportWorkloads(kernel, { selected, runs: Number(values.runs), concurrency: Number(values.concurrency), latencyRuns: Number(values['latency-runs']), commitP50: commit.p50, cpu: cluster ? () => cpuSnapshot(cluster.cpuGroups) : undefined })
 if (withApi) await benchApi(backend, cluster?.env ?? {}, { requests: Number(values.requests), concurrency: 32 })
 
 await platform?.stop()

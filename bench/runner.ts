@@ -86,17 +86,29 @@ export async function busRoundTrip(kernel: Kernel, n: number) {
 }
 
 /** Runs the selected workloads loaded (c = concurrency) and idle (c = 1); prints one line each. */
-export async function reportWorkloads(kernel: Kernel, opts: { selected: string[]; runs: number; concurrency: number; latencyRuns: number; commitP50: number }) {
+export async function reportWorkloads(kernel: Kernel, opts: { selected: string[]; runs: number; concurrency: number; latencyRuns: number; commitP50: number; cpu?: () => Record<string, number> }) {
   for (const name of opts.selected) {
     const w = WORKLOADS[name]
     if (!w) throw new Error(`unknown workload ${name}; known: ${Object.keys(WORKLOADS).join(', ')}`)
-    const loaded = afterWarmup(await runWorkload(kernel, w.workflow, opts.runs, opts.concurrency), opts.runs)
+    const cpuBefore = opts.cpu?.()
+    const all = await runWorkload(kernel, w.workflow, opts.runs, opts.concurrency)
+    const cpuAfter = opts.cpu?.()
+    const loaded = afterWarmup(all, opts.runs)
     const window = (Math.max(...loaded.map((x) => x.end)) - Math.min(...loaded.map((x) => x.start))) / 1000
     const latency = summarize(loaded.map((x) => x.end - x.start))
     console.log(
       `${name.padEnd(9)} loaded (c=${opts.concurrency}): ${(loaded.length / window).toFixed(0)} runs/s, ${((loaded.length * w.nodes) / window).toFixed(0)} node transitions/s; ` +
         `run p50 ${ms(latency.p50)} p99 ${ms(latency.p99)}`
     )
+    if (cpuBefore && cpuAfter) {
+      const transitions = all.length * w.nodes
+      const parts = Object.keys(cpuAfter).map((k) => [k, (cpuAfter[k] - cpuBefore[k]) / transitions] as const)
+      const total = parts.reduce((sum, [, v]) => sum + v, 0)
+      console.log(
+        `${name.padEnd(9)} cpu per transition: ${parts.map(([k, v]) => `${k} ${v.toFixed(3)} ms`).join(', ')}; total ${total.toFixed(3)} ms ` +
+          `(ceiling ≈ ${((navigator.hardwareConcurrency * 1000) / total).toFixed(0)} transitions/s on ${navigator.hardwareConcurrency} cores)`
+      )
+    }
     const idle = afterWarmup(await runWorkload(kernel, w.workflow, opts.latencyRuns, 1), opts.latencyRuns)
     const run = summarize(idle.map((x) => x.end - x.start))
     const steps = summarize(idle.flatMap((x) => x.gaps))
