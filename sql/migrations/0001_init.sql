@@ -36,7 +36,7 @@ CREATE TABLE runs (
   updated_at timestamptz NOT NULL DEFAULT now(),
   -- the rest of the run record (input, output, error, loops, timestamps, ...)
   record jsonb NOT NULL
-);
+) WITH (fillfactor = 70); -- room for HOT updates: every transition updates its run's row
 CREATE INDEX runs_by_status ON runs (status, id DESC);
 CREATE INDEX runs_by_workflow ON runs (workflow_id, id DESC);
 CREATE INDEX runs_active ON runs (id) WHERE status NOT IN ('succeeded', 'failed', 'cancelled');
@@ -54,7 +54,7 @@ CREATE TABLE run_nodes (
   node_id text NOT NULL,
   state jsonb NOT NULL,
   PRIMARY KEY (run_id, node_id)
-);
+) WITH (fillfactor = 70);
 
 CREATE TABLE events (
   run_id text NOT NULL REFERENCES runs (id) ON DELETE CASCADE,

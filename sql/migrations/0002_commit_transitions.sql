@@ -1,4 +1,5 @@
--- 0002_commit_transitions: run transitions, many in one round trip and one transaction.
+-- 0002_commit_transitions: run transitions, many in one round trip and one transaction, and
+-- run creation in one call.
 -- p_items is a JSON array; each item applies only if its run is still at the item's expected
 -- version, else it is skipped and reported ('conflict', or 'missing' for no such run). A node
 -- completion already in the ledger raises unique_violation for the whole call: a completion is
@@ -58,5 +59,32 @@ BEGIN
     v_statuses := v_statuses || 'ok'::text;
   END LOOP;
   RETURN v_statuses;
+END
+$$;
+
+-- A new run in one call: its row, its first document and IR, its node states, then its first
+-- transition. With an idempotency key already used, creates nothing and returns the id of the
+-- run that has it; otherwise returns NULL.
+CREATE FUNCTION aob_create_run(p_run jsonb, p_document jsonb, p_ir jsonb, p_nodes jsonb, p_first jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_existing text;
+  v_status text[];
+BEGIN
+  INSERT INTO runs (id, workflow_id, status, idempotency_key, version, last_seq, ir_version, record)
+  VALUES (p_run ->> 'id', p_run ->> 'workflow_id', p_run ->> 'status', p_run ->> 'idempotency_key',
+          (p_run ->> 'version')::integer, (p_run ->> 'last_seq')::integer, (p_run ->> 'ir_version')::integer, p_run -> 'record')
+  ON CONFLICT (idempotency_key) DO NOTHING;
+  IF NOT FOUND THEN
+    SELECT id INTO v_existing FROM runs WHERE idempotency_key = p_run ->> 'idempotency_key';
+    RETURN v_existing;
+  END IF;
+  INSERT INTO run_irs (run_id, ir_version, document, ir) VALUES (p_run ->> 'id', (p_run ->> 'ir_version')::integer, p_document, p_ir);
+  INSERT INTO run_nodes (run_id, node_id, state) SELECT p_run ->> 'id', n.key, n.value FROM jsonb_each(p_nodes) n;
+  v_status := aob_commit_transitions(jsonb_build_array(p_first));
+  IF v_status[1] <> 'ok' THEN
+    RAISE EXCEPTION 'first transition of run % not applied: %', p_run ->> 'id', v_status[1];
+  END IF;
+  RETURN NULL;
 END
 $$;

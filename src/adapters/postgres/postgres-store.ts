@@ -84,8 +84,8 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
     return { item, events, irChanged, next }
   }
 
-  const runBatch = async (items: unknown[], tx: Sql = sql): Promise<string[]> => {
-    const [row] = await tx<{ statuses: string[] }[]>`SELECT aob_commit_transitions(${tx.json(items as never)}) AS statuses`
+  const runBatch = async (items: unknown[]): Promise<string[]> => {
+    const [row] = await sql<{ statuses: string[] }[]>`SELECT aob_commit_transitions(${sql.json(items as never)}) AS statuses`
     return row.statuses
   }
 
@@ -96,12 +96,46 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
     return prepared.events
   }
 
-  /** One transition, in the caller's transaction (createRun) or on its own. */
-  const commit = async (run: RunRecord, t: Transition, tx: Sql = sql): Promise<RunEvent[]> => {
-    const prepared = itemOf(run, t)
-    const [status] = await runBatch([prepared.item], tx)
-    return settle(status, run, prepared)
+  // Transitions committed while a call is in flight wait and go together in the next call: one
+  // round trip, one transaction and one WAL flush for many (each still version-checked and
+  // all-or-nothing on its own). Nothing waits when nothing is in flight.
+  interface Waiting {
+    run: RunRecord
+    prepared: ReturnType<typeof itemOf>
+    resolve(events: RunEvent[]): void
+    reject(e: unknown): void
   }
+  let waiting: Waiting[] = []
+  let inFlight = 0
+  const MAX_IN_FLIGHT = 1
+  const flush = async (): Promise<void> => {
+    if (waiting.length === 0 || inFlight >= MAX_IN_FLIGHT) return
+    const batch = waiting.splice(0, 200)
+    inFlight++
+    try {
+      const statuses = await runBatch(batch.map((w) => w.prepared.item))
+      batch.forEach((w, i) => {
+        try {
+          w.resolve(settle(statuses[i], w.run, w.prepared))
+        } catch (e) {
+          w.reject(e)
+        }
+      })
+    } catch (e) {
+      // One bad item (a completion committed twice) must not fail the others: alone, each
+      // either commits or gets its own error.
+      if (batch.length === 1) batch[0].reject(e)
+      else for (const w of batch) runBatch([w.prepared.item]).then(([st]) => w.resolve(settle(st, w.run, w.prepared)), w.reject)
+    } finally {
+      inFlight--
+      void flush()
+    }
+  }
+  const enqueue = (run: RunRecord, t: Transition) =>
+    new Promise<RunEvent[]>((resolve, reject) => {
+      waiting.push({ run, prepared: itemOf(run, t), resolve, reject })
+      void flush()
+    })
 
   return {
     sql,
@@ -147,20 +181,15 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
       return rows.map((r) => ({ name: r.name, workflow_id: r.workflow_id, previous_id: r.previous_id, moved_at: iso(r.moved_at) }))
     },
     async createRun({ run, nodes }, first) {
-      return sql.begin(async (tx) => {
-        const inserted = await tx`INSERT INTO runs (id, workflow_id, status, idempotency_key, version, last_seq, ir_version, record)
-          VALUES (${run.id}, ${run.workflow_id}, ${run.status}, ${run.idempotency_key}, ${run.version}, ${run.last_seq}, ${run.ir_version}, ${tx.json(recordColumns(run) as never)})
-          ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`
-        if (inserted.length === 0) {
-          const [row] = await tx<RunRow[]>`SELECT * FROM runs WHERE idempotency_key = ${run.idempotency_key}`
-          return { run: await toRecord(row), created: false, events: [] as RunEvent[] }
-        }
-        await tx`INSERT INTO run_irs (run_id, ir_version, document, ir) VALUES (${run.id}, ${run.ir_version}, ${tx.json(run.document as never)}, ${tx.json(run.ir as never)})`
-        irCache.set(`${run.id}:${run.ir_version}`, { document: run.document, ir: run.ir })
-        await tx`INSERT INTO run_nodes ${tx(Object.entries(nodes).map(([node_id, state]) => ({ run_id: run.id, node_id, state: tx.json(state as never) })))}`
-        const events = await commit(run, first, tx as unknown as Sql)
-        return { run: { ...run, ...first.run, version: run.version + 1, last_seq: run.last_seq + events.length }, created: true, events }
-      }) as Promise<{ run: RunRecord; created: boolean; events: RunEvent[] }>
+      const prepared = itemOf(run, first)
+      const row = { id: run.id, workflow_id: run.workflow_id, status: run.status, idempotency_key: run.idempotency_key, version: run.version, last_seq: run.last_seq, ir_version: run.ir_version, record: recordColumns(run) }
+      const [{ existing }] = await sql<{ existing: string | null }[]>`SELECT aob_create_run(${sql.json(row as never)}, ${sql.json(run.document as never)}, ${sql.json(run.ir as never)}, ${sql.json(nodes as never)}, ${sql.json(prepared.item as never)}) AS existing`
+      if (existing) {
+        const [found] = await sql<RunRow[]>`SELECT * FROM runs WHERE id = ${existing}`
+        return { run: await toRecord(found), created: false, events: [] }
+      }
+      irCache.set(`${run.id}:${run.ir_version}`, { document: run.document, ir: run.ir })
+      return { run: { ...run, ...first.run, version: run.version + 1, last_seq: run.last_seq + prepared.events.length }, created: true, events: prepared.events }
     },
     async loadRun(id) {
       const [row] = await sql<(RunRow & { nodes: Record<string, NodeState> | null })[]>`
@@ -170,7 +199,7 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
       return { run: await toRecord(row), nodes: row.nodes ?? {} }
     },
     async commitTransition(base, t) {
-      return commit(base, t)
+      return enqueue(base, t)
     },
     async listRuns(f) {
       const rows = await sql<RunRow[]>`SELECT * FROM runs WHERE true
