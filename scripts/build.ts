@@ -10,6 +10,7 @@ export const BINARIES: Record<string, string> = {
   'aob-orchestrator': 'cli/entries/orchestrator.ts',
   'aob-coordinator': 'cli/entries/coordinator.ts',
   'aob-builtin-worker': 'workers/builtin/main.ts',
+  'aob-http-worker': 'workers/http/main.ts',
 }
 
 if (import.meta.main) await build(process.argv.slice(2))

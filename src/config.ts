@@ -5,6 +5,7 @@
  * @module
  */
 import { DEFAULT_LIMITS, type Limits } from './model/workflow.ts'
+import { parseAllowList } from './net/addresses.ts'
 
 export const ENV = {
   databaseUrl: 'AOB_DATABASE_URL',
@@ -16,6 +17,7 @@ export const ENV = {
   token: 'AOB_TOKEN',
   server: 'AOB_SERVER',
   httpAllow: 'AOB_HTTP_ALLOW',
+  httpPorts: 'AOB_HTTP_PORTS',
   maxAgentsPerRun: 'AOB_MAX_AGENTS_PER_RUN',
   logLevel: 'AOB_LOG_LEVEL',
   bodyLimit: 'AOB_BODY_LIMIT_BYTES',
@@ -46,6 +48,8 @@ export interface Config {
   logLevel: string
   bodyLimitBytes: number
   httpAllow: string[]
+  /** Ports outbound requests may use (the SSRF guard's port policy). */
+  httpPorts: number[]
   /** Prefix of every Redis key (several deployments or tests on one Redis). */
   redisPrefix: string
   /** Postgres schema of aob's tables (search_path); unset: the server's default. */
@@ -81,6 +85,7 @@ export function parseConfig(env: Record<string, string | undefined>, overrides: 
     logLevel,
     bodyLimitBytes: intVar(env, ENV.bodyLimit, 2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     httpAllow: (env[ENV.httpAllow] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    httpPorts: portList(env[ENV.httpPorts]),
     redisPrefix: env[ENV.redisPrefix] ?? '',
     visibilityMs: intVar(env, ENV.visibilityMs, 30_000, 100, 3_600_000),
     concurrency: intVar(env, ENV.concurrency, 64, 1, 10_000),
@@ -89,6 +94,11 @@ export function parseConfig(env: Record<string, string | undefined>, overrides: 
   if (schema !== undefined) {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new ConfigError(`${ENV.databaseSchema}="${schema}" must be a lower-case SQL identifier`)
     config.databaseSchema = schema
+  }
+  try {
+    parseAllowList(config.httpAllow)
+  } catch (e) {
+    throw new ConfigError(`${ENV.httpAllow}: ${(e as Error).message} (entries are CIDRs, IPs or host names, comma-separated)`)
   }
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError(`${ENV.databaseUrl} must be a postgres:// URL`)
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError(`${ENV.redisUrl} must be a redis:// URL`)
@@ -111,6 +121,13 @@ export function parseTokens(raw: string | undefined): TokenGrant[] {
 }
 
 // --- internal ---
+
+function portList(raw: string | undefined): number[] {
+  if (!raw?.trim()) return [80, 443]
+  const ports = raw.split(',').map((p) => Number(p.trim()))
+  if (ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) throw new ConfigError(`${ENV.httpPorts}="${raw}" must be a comma-separated list of ports 1-65535`)
+  return ports
+}
 
 function nonEmpty(s: string | undefined): string | undefined {
   return s && s.trim() ? s.trim() : undefined

@@ -34,7 +34,9 @@ export default defineCommand({
     }
     config.tokens = [...config.tokens, { role: 'admin', token }]
     const kernel = await createKernel(config, { migrate: true })
-    const platform = await startPlatform(kernel, { host: config.host, port: config.port })
+    const { createHttpHandler } = await import('../../workers/http/handler.ts')
+    const { httpGuard } = await import('../../workers/http/start.ts')
+    const platform = await startPlatform(kernel, { host: config.host, port: config.port, handlers: { http: createHttpHandler(httpGuard(config)) } })
     saveCredentials({ server: platform.api.url, token })
     const state = config.mode === 'embedded' ? config.dataPath : 'Postgres + Redis'
     console.log(`aob dev: API on ${platform.api.url}/api/v1 (state: ${state})`)
