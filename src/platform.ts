@@ -6,15 +6,18 @@
 import { startCoordinator } from './coordinator/coordinator.ts'
 import type { Kernel } from './kernel.ts'
 import { startOrchestrator, type HttpService } from './orchestrator/start.ts'
-import { BUILTIN_HANDLERS } from './worker/builtin.ts'
+import type { GuardedFetch } from './net/guarded-fetch.ts'
+import { builtinHandlers } from './worker/builtin.ts'
 import type { Service } from './worker/consumer.ts'
 import { startWorker, type Handler } from './worker/run-worker.ts'
 
 export interface PlatformOptions {
   host: string
   port: number
-  /** Extra node types to serve beside the built-ins (later: http, hitl, agent). */
+  /** Extra node types to serve beside the built-ins (http; later hitl, agent). */
   handlers?: Record<string, Handler>
+  /** The SSRF-guarded client for http_request pipeline steps. */
+  fetch?: GuardedFetch
   keepAliveMs?: number
 }
 
@@ -27,7 +30,7 @@ export interface Platform {
 export async function startPlatform(kernel: Kernel, opts: PlatformOptions): Promise<Platform> {
   const services: Service[] = []
   services.push(await startCoordinator(kernel))
-  for (const [type, handler] of Object.entries({ ...BUILTIN_HANDLERS, ...opts.handlers })) {
+  for (const [type, handler] of Object.entries({ ...builtinHandlers(opts.fetch), ...opts.handlers })) {
     services.push(startWorker(kernel, { type, handler }))
   }
   const api = startOrchestrator(kernel, { host: opts.host, port: opts.port, service: 'aob-dev', keepAliveMs: opts.keepAliveMs })

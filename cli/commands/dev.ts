@@ -36,7 +36,8 @@ export default defineCommand({
     const kernel = await createKernel(config, { migrate: true })
     const { createHttpHandler } = await import('../../workers/http/handler.ts')
     const { httpGuard } = await import('../../workers/http/start.ts')
-    const platform = await startPlatform(kernel, { host: config.host, port: config.port, handlers: { http: createHttpHandler(httpGuard(config)) } })
+    const guard = httpGuard(config)
+    const platform = await startPlatform(kernel, { host: config.host, port: config.port, fetch: guard, handlers: { http: createHttpHandler(guard) } })
     saveCredentials({ server: platform.api.url, token })
     const state = config.mode === 'embedded' ? config.dataPath : 'Postgres + Redis'
     console.log(`aob dev: API on ${platform.api.url}/api/v1 (state: ${state})`)

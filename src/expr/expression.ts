@@ -40,6 +40,12 @@ export function compileExpression(source: string, bounds: ExpressionBounds = DEF
   } catch (e) {
     throw new AobError(ErrorCode.ExpressionError, describeJsonataError(e, source))
   }
+  const regex = findRegex(compiled.ast())
+  if (regex !== null) {
+    // JSONata would run it on the host's backtracking engine: a user's or a model's pattern
+    // could stall the worker, or on Bun silently fail past the backtracking limit.
+    throw new AobError(ErrorCode.ExpressionError, `regular expressions are not allowed in expressions (position ${regex}); use the regex_extract step (RE2, linear time)`)
+  }
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string)
   cache.set(key, compiled)
   return compiled
@@ -87,6 +93,25 @@ function normalize(value: unknown): unknown {
 }
 
 // --- internal ---
+
+/** The position of the first regex literal in a JSONata AST, or null. */
+function findRegex(node: unknown): number | null {
+  if (Array.isArray(node)) {
+    for (const n of node) {
+      const found = findRegex(n)
+      if (found !== null) return found
+    }
+    return null
+  }
+  if (!node || typeof node !== 'object') return null
+  const n = node as { type?: string; position?: number }
+  if (n.type === 'regex') return n.position ?? 0
+  for (const value of Object.values(node)) {
+    const found = findRegex(value)
+    if (found !== null) return found
+  }
+  return null
+}
 
 function describeJsonataError(e: unknown, source: string): string {
   const err = e as { code?: string; message?: string; position?: number; token?: string }

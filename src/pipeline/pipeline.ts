@@ -4,7 +4,7 @@
  * @module
  */
 import * as v from 'valibot'
-import { AobError, ErrorCode, type ErrorDetail } from '../errors.ts'
+import { AobError, ErrorCode, RetryableError, type ErrorDetail } from '../errors.ts'
 import { issuesToDetails } from '../model/issues.ts'
 import { STEPS, type StepContext } from './steps.ts'
 
@@ -44,7 +44,9 @@ export async function runPipeline(pipeline: Record<string, unknown>[], start: un
       if (!def) throw new Error(`unknown step op "${String(step.op)}"`)
       value = await def.run(step, value, ctx)
     } catch (e) {
-      throw new AobError(ErrorCode.StepFailed, `pipeline step ${i} (${String(step.op)}) failed: ${(e as Error).message}`)
+      const message = `pipeline step ${i} (${String(step.op)}) failed: ${(e as Error).message}`
+      if (e instanceof RetryableError) throw new RetryableError(ErrorCode.StepFailed, message, e.retryAfterMs)
+      throw new AobError(ErrorCode.StepFailed, message)
     }
     const size = value === undefined ? 0 : JSON.stringify(value).length
     if (size > MAX_PIPELINE_VALUE_BYTES) {

@@ -1,25 +1,16 @@
 /**
- * Pipeline steps: the schema of each primitive and how it maps a value to the next value.
- * `transform` evaluates JSONata with `$` bound to the current value and `$input`, `$nodes`,
- * `$run` bound from the run context. Further primitives register here.
+ * The ten pipeline primitives by name. `transform` evaluates JSONata with `$` bound to the
+ * current value and `$input`, `$nodes`, `$run` bound from the run context.
  * @module
  */
 import * as v from 'valibot'
 import { evaluateExpression, expressionSyntaxError } from '../expr/expression.ts'
+import type { StepDefinition } from './step.ts'
+import { HTTP_STEPS } from './steps-http.ts'
+import { TABLE_STEPS } from './steps-table.ts'
+import { TEXT_STEPS } from './steps-text.ts'
 
-export interface StepContext {
-  input: unknown
-  nodes: Record<string, unknown>
-  run: unknown
-  signal?: AbortSignal
-}
-
-export interface StepDefinition {
-  schema: v.GenericSchema
-  /** Static checks beyond the schema (e.g. expression syntax); returns messages by sub-path. */
-  check?(step: Record<string, unknown>): { path: string; message: string }[]
-  run(step: Record<string, unknown>, value: unknown, ctx: StepContext): Promise<unknown>
-}
+export type { StepContext, StepDefinition } from './step.ts'
 
 const transform: StepDefinition = {
   schema: v.strictObject({
@@ -39,4 +30,4 @@ const transform: StepDefinition = {
   },
 }
 
-export const STEPS: Record<string, StepDefinition> = { transform }
+export const STEPS: Record<string, StepDefinition> = { transform, ...TABLE_STEPS, ...TEXT_STEPS, ...HTTP_STEPS }

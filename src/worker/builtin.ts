@@ -2,7 +2,8 @@
  * The built-in node types every deployment runs: noop, sleep and transform.
  * @module
  */
-import { ErrorCode, TerminalError } from '../errors.ts'
+import { ErrorCode, RetryableError, TerminalError } from '../errors.ts'
+import type { GuardedFetch } from '../net/guarded-fetch.ts'
 import { runPipeline } from '../pipeline/pipeline.ts'
 import type { Handler } from './run-worker.ts'
 
@@ -20,16 +21,23 @@ const sleep: Handler = async (task, { signal }) => {
   return task.config.output ?? { slept_ms: ms }
 }
 
-const transform: Handler = async (task, { signal }) => {
+const transform = (fetch?: GuardedFetch): Handler => async (task, { signal }) => {
   const ctx = task.context
   if (!ctx) throw new TerminalError(ErrorCode.Internal, 'transform task carries no context')
   const start = 'input' in task.config ? task.config.input : ctx.input
   try {
-    return await runPipeline(task.config.pipeline as Record<string, unknown>[], start, { input: ctx.input, nodes: ctx.nodes, run: ctx.run, signal })
+    return await runPipeline(task.config.pipeline as Record<string, unknown>[], start, { input: ctx.input, nodes: ctx.nodes, run: ctx.run, signal, fetch })
   } catch (e) {
-    // Pipelines are deterministic over their input: retrying cannot help.
+    // A failed http_request may pass with time (the node's retry policy applies); the other
+    // steps are deterministic over their input, so retrying cannot help.
+    if (e instanceof RetryableError) throw e
     throw new TerminalError(ErrorCode.StepFailed, (e as Error).message)
   }
 }
 
-export const BUILTIN_HANDLERS: Record<string, Handler> = { noop, sleep, transform }
+export const BUILTIN_TYPES = ['noop', 'sleep', 'transform'] as const
+
+/** The built-in handlers; `fetch` (the SSRF-guarded client) serves http_request steps. */
+export function builtinHandlers(fetch?: GuardedFetch): Record<string, Handler> {
+  return { noop, sleep, transform: transform(fetch) }
+}

@@ -8,7 +8,8 @@ import { createKernel, type Kernel } from '../../src/kernel.ts'
 import { createLogger } from '../../src/log.ts'
 import { startCoordinator } from '../../src/coordinator/coordinator.ts'
 import { createApp } from '../../src/orchestrator/app.ts'
-import { BUILTIN_HANDLERS } from '../../src/worker/builtin.ts'
+import type { GuardedFetch } from '../../src/net/guarded-fetch.ts'
+import { builtinHandlers } from '../../src/worker/builtin.ts'
 import type { Service } from '../../src/worker/consumer.ts'
 import { startWorker, type Handler } from '../../src/worker/run-worker.ts'
 import { schemaName, testDatabaseUrl, testRedisUrl } from './services.ts'
@@ -55,6 +56,8 @@ export interface PlatformOptions {
   handlers?: Record<string, Handler>
   config?: Partial<Config>
   visibilityMs?: number
+  /** The guarded client for http_request steps (tests inject resolver and connector). */
+  fetch?: GuardedFetch
 }
 
 /** `TestPlatform.call` over any way of sending a request (in-process, or HTTP to a process). */
@@ -79,7 +82,7 @@ export function apiCaller(send: (path: string, init: RequestInit) => Promise<Res
 export async function testPlatform(opts: PlatformOptions = {}): Promise<TestPlatform> {
   const kernel = await testKernel(opts.backend ?? 'embedded', opts.config)
   const services: Service[] = [await startCoordinator(kernel, { visibilityMs: opts.visibilityMs })]
-  for (const [type, handler] of Object.entries({ ...BUILTIN_HANDLERS, ...opts.handlers })) {
+  for (const [type, handler] of Object.entries({ ...builtinHandlers(opts.fetch), ...opts.handlers })) {
     services.push(startWorker(kernel, { type, handler, visibilityMs: opts.visibilityMs }))
   }
   const app = createApp(kernel, { keepAliveMs: 200 })
