@@ -15,6 +15,7 @@ export const ENTRIES = {
   orchestrator: 'cli/entries/orchestrator.ts',
   coordinator: 'cli/entries/coordinator.ts',
   worker: 'workers/builtin/main.ts',
+  'http-worker': 'workers/http/main.ts',
 } as const
 export type ServiceName = keyof typeof ENTRIES
 
