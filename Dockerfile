@@ -27,3 +27,7 @@ ENTRYPOINT ["aob-coordinator"]
 FROM runtime AS aob-builtin-worker
 COPY --from=build /src/dist/aob-builtin-worker /usr/local/bin/aob-builtin-worker
 ENTRYPOINT ["aob-builtin-worker"]
+
+FROM runtime AS aob-http-worker
+COPY --from=build /src/dist/aob-http-worker /usr/local/bin/aob-http-worker
+ENTRYPOINT ["aob-http-worker"]

@@ -1,5 +1,5 @@
 /**
- * `bun run bench [chain10|fanout10|api|all] [--backend embedded|redis-pg] [--runs N]
+ * `bun run bench [chain10|fanout10|api|http|all] [--backend embedded|redis-pg] [--runs N]
  *  [--concurrency C] [--latency-runs N] [--workers W]`
  *
  * Runs N runs of each workload through the real coordinator and workers, C runs in flight,
@@ -12,6 +12,8 @@
  * AOB_TEST_REDIS_URL / AOB_TEST_DATABASE_URL), one coordinator and W built-in worker processes;
  * this process creates the runs through the kernel, as the orchestrator does. `api` starts an
  * orchestrator process and measures POST /runs of a one-node workflow at fixed concurrency.
+ * `http` runs http nodes against a local server (0 ms and 50 ms answers) and compares the
+ * guarded client with plain fetch.
  */
 import { parseArgs } from 'node:util'
 import { parseConfig } from '../src/config.ts'
@@ -23,6 +25,8 @@ import { busRoundTrip, reportWorkloads, storeCommit } from './runner.ts'
 import { benchApi } from './api.ts'
 import { cpuSnapshot } from './cpu.ts'
 import { startDistributed } from './distributed.ts'
+import { benchGuard, benchHttp, startHttpTarget } from './http.ts'
+import { createHttpHandler } from '../workers/http/handler.ts'
 
 const { values, positionals } = parseArgs({
   args: Bun.argv.slice(2),
@@ -39,14 +43,19 @@ const { values, positionals } = parseArgs({
 const backend = values.backend as 'embedded' | 'redis-pg'
 if (!['embedded', 'redis-pg'].includes(backend)) throw new Error('--backend must be embedded or redis-pg')
 const all = positionals.length === 0 || positionals.includes('all')
-const selected = all ? ['chain10', 'fanout10'] : positionals.filter((p) => p !== 'api')
+const selected = all ? ['chain10', 'fanout10'] : positionals.filter((p) => p !== 'api' && p !== 'http')
 const withApi = all || positionals.includes('api')
+const withHttp = all || positionals.includes('http')
 
 const log = createLogger('error', 'bench')
 const cluster = backend === 'redis-pg' ? await startDistributed(Number(values.workers)) : null
 const config = parseConfig({ AOB_LOG_LEVEL: 'error', ...(cluster?.env ?? {}) }, { dataPath: ':memory:', tokens: [] })
 const kernel = await createKernel(config, { log, migrate: true })
-const platform = backend === 'embedded' ? await startPlatform(kernel, { host: '127.0.0.1', port: 0 }) : null
+const httpTarget = withHttp ? startHttpTarget() : null
+const platform =
+  backend === 'embedded'
+    ? await startPlatform(kernel, { host: '127.0.0.1', port: 0, handlers: httpTarget ? { http: createHttpHandler(benchGuard(httpTarget.port as number)) } : {} })
+    : null
 
 console.log(`aob bench: backend=${backend} runs=${values.runs} concurrency=${values.concurrency} workers=${backend === 'embedded' ? 'in-process' : `${values.workers} process(es) + 1 coordinator process`} bun=${Bun.version} cpus=${navigator.hardwareConcurrency}`)
 const hop = await busRoundTrip(kernel, 2000)
@@ -55,6 +64,11 @@ console.log(`baseline  bus round trip (publish→consume→ack): p50 ${ms(hop.p5
 console.log(`baseline  store commit (one transition):        p50 ${ms(commit.p50)} p99 ${ms(commit.p99)}`)
 await reportWorkloads(kernel, { selected, runs: Number(values.runs), concurrency: Number(values.concurrency), latencyRuns: Number(values['latency-runs']), commitP50: commit.p50, cpu: cluster ? () => cpuSnapshot(cluster.cpuGroups) : undefined })
 if (withApi) await benchApi(backend, cluster?.env ?? {}, { requests: Number(values.requests), concurrency: 32 })
+if (httpTarget) {
+  if (backend === 'embedded') await benchHttp(kernel, httpTarget.port as number, { runs: Number(values.runs), concurrency: Number(values.concurrency) })
+  else console.log('http      (run `bun run bench http` on the embedded backend)')
+  httpTarget.stop(true)
+}
 
 await platform?.stop()
 await kernel.close()

@@ -6,7 +6,7 @@ test('compose.yaml: every service builds a known binary target or uses Redis/Pos
   const dockerfile = await Bun.file('Dockerfile').text()
   const stages = new Set([...dockerfile.matchAll(/^FROM .+ AS (\S+)$/gm)].map((m) => m[1]))
   const services = compose.services as Record<string, any>
-  expect(Object.keys(services).sort()).toEqual(['builtin-worker', 'coordinator', 'migrate', 'orchestrator', 'postgres', 'redis'])
+  expect(Object.keys(services).sort()).toEqual(['builtin-worker', 'coordinator', 'http-worker', 'migrate', 'orchestrator', 'postgres', 'redis'])
   for (const [name, svc] of Object.entries(services)) {
     if (svc.image) {
       expect({ name, image: svc.image }).toEqual({ name, image: expect.stringMatching(/^(redis|postgres):/) })
