@@ -51,8 +51,10 @@ export async function applyCompletion(d: Draft, signal: CompletionSignal): Promi
   if (outcome.kind === 'done') {
     await resolve(d, signal.node_id, { status: 'succeeded', output: outcome.output ?? null })
   } else if (outcome.error.retryable !== false && node.attempts < ir.retry.max_attempts) {
+    // Exponential backoff with up to 25% jitter (retries of many runs do not line up), never
+    // sooner than the server's Retry-After.
     const backoff = Math.min(ir.retry.backoff_ms * 2 ** (node.attempts - 1), ir.retry.max_backoff_ms)
-    const delay = Math.max(backoff, outcome.error.retry_after_ms ?? 0)
+    const delay = Math.max(Math.round(backoff * (1 + Math.random() * 0.25)), outcome.error.retry_after_ms ?? 0)
     d.emit('log', signal.node_id, {
       level: 'warn',
       message: `attempt ${node.attempts} of ${ir.retry.max_attempts} failed: ${outcome.error.message}; retrying in ${delay} ms`,

@@ -73,26 +73,35 @@ test('compiled binaries copied to an empty directory run the platform on Redis +
   const build = Bun.spawnSync(['bun', 'run', 'build'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
   expect(build.exitCode).toBe(0)
   const dir = mkdtempSync(join(tmpdir(), 'aob-bins-'))
-  for (const bin of ['aob', 'aob-orchestrator', 'aob-coordinator', 'aob-builtin-worker']) copyFileSync(join(root, 'dist', bin), join(dir, bin))
-  Bun.spawnSync(['chmod', '+x', ...['aob', 'aob-orchestrator', 'aob-coordinator', 'aob-builtin-worker'].map((b) => join(dir, b))])
+  const bins = ['aob', 'aob-orchestrator', 'aob-coordinator', 'aob-builtin-worker', 'aob-http-worker']
+  for (const bin of bins) copyFileSync(join(root, 'dist', bin), join(dir, bin))
+  Bun.spawnSync(['chmod', '+x', ...bins.map((b) => join(dir, b))])
   await Bun.write(join(dir, '.env'), 'AOB_DATABASE_URL=postgres://wrong@127.0.0.1:1/nope\n')
   const env = { ...(await distributedEnv()), AOB_TOKENS: TOKENS }
+  const target = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => Response.json({ hello: 'binaries' }) })
   const migrate = Bun.spawnSync([join(dir, 'aob'), 'migrate'], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env }, stdout: 'pipe', stderr: 'pipe' })
   expect(migrate.stdout.toString()).toContain('applied: 0001_init, 0002_commit_transitions')
   const orchestrator = await spawnOrchestrator(env, { binary: join(dir, 'aob-orchestrator'), cwd: dir })
-  const others = [spawnService('coordinator', env, { binary: join(dir, 'aob-coordinator'), cwd: dir }), spawnService('worker', env, { binary: join(dir, 'aob-builtin-worker'), cwd: dir })]
+  const others = [
+    spawnService('coordinator', env, { binary: join(dir, 'aob-coordinator'), cwd: dir }),
+    spawnService('worker', env, { binary: join(dir, 'aob-builtin-worker'), cwd: dir }),
+    spawnService('http-worker', { ...env, AOB_HTTP_ALLOW: '127.0.0.1/32', AOB_HTTP_PORTS: String(target.port) }, { binary: join(dir, 'aob-http-worker'), cwd: dir }),
+  ]
   try {
     const api = apiOf(orchestrator.url, ADMIN)
-    const workflow = await Bun.file(join(root, 'examples/chain.json')).json()
+    const chain = await Bun.file(join(root, 'examples/chain.json')).json()
+    const workflow = { ...chain, nodes: [...chain.nodes, { id: 'call', type: 'http', config: { url: `http://127.0.0.1:${target.port}/hello` } }], edges: [...chain.edges, { from: 'shout', to: 'call' }] }
     const created = await api('POST', '/runs', { workflow, input: { name: 'binaries' } })
     let run: any
     for (let i = 0; i < 200; i++) {
       run = (await api('GET', `/runs/${created.body.run_id}`)).body
-      if (run.status === 'succeeded') break
+      if (['succeeded', 'failed'].includes(run.status)) break
       await Bun.sleep(25)
     }
-    expect(run.output).toEqual({ shout: { text: 'HELLO BINARIES!' } })
+    expect(run.nodes.shout.output).toEqual({ text: 'HELLO BINARIES!' })
+    expect(run.output).toEqual({ call: { status: 200, headers: expect.any(Object), body: { hello: 'binaries' } } })
   } finally {
     for (const p of [orchestrator, ...others]) await p.kill()
+    target.stop(true)
   }
 }, 60_000)
