@@ -129,3 +129,26 @@ describe('aob dev with a state file', () => {
     }
   }, 30_000)
 })
+
+describe('aob dev runs http nodes through the SSRF guard', () => {
+  test('an operator-allowed local service is reached; the metadata address is refused', async () => {
+    const target = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: (req) => Response.json({ path: new URL(req.url).pathname, key: req.headers.get('idempotency-key') }) })
+    const dev = await startDev({ env: { AOB_HTTP_ALLOW: '127.0.0.1', AOB_HTTP_PORTS: `80,443,${target.port}` } })
+    try {
+      const workflow = { name: 'dev-http', nodes: [{ id: 'local', type: 'http', config: { url: `http://127.0.0.1:${target.port}/ping` } }, { id: 'meta', type: 'http', config: { url: 'http://169.254.169.254/x' } }] }
+      const created = (await (await fetch(`${dev.url}/api/v1/runs`, { method: 'POST', headers: auth, body: JSON.stringify({ workflow }) })).json()) as any
+      let run: any
+      for (let i = 0; i < 200; i++) {
+        run = await (await fetch(`${dev.url}/api/v1/runs/${created.run_id}`, { headers: auth })).json()
+        if (['succeeded', 'failed'].includes(run.status)) break
+        await Bun.sleep(25)
+      }
+      expect(run.nodes.local.output.body).toEqual({ path: '/ping', key: `${created.run_id}:local:1` })
+      expect(run.nodes.meta.error.message).toContain('request blocked by the SSRF guard (address)')
+      expect(run.status).toBe('failed')
+    } finally {
+      await dev.stop()
+      target.stop(true)
+    }
+  }, 30_000)
+})
