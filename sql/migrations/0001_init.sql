@@ -34,12 +34,15 @@ CREATE TABLE runs (
   last_seq integer NOT NULL,
   ir_version integer NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now(),
+  -- set while a committed transition's tasks may still be undispatched (see 0002)
+  dispatch_pending_at timestamptz,
   -- the rest of the run record (input, output, error, loops, timestamps, ...)
   record jsonb NOT NULL
 ) WITH (fillfactor = 70); -- room for HOT updates: every transition updates its run's row
 CREATE INDEX runs_by_status ON runs (status, id DESC);
 CREATE INDEX runs_by_workflow ON runs (workflow_id, id DESC);
 CREATE INDEX runs_active ON runs (id) WHERE status NOT IN ('succeeded', 'failed', 'cancelled');
+CREATE INDEX runs_dispatch_pending ON runs (dispatch_pending_at) WHERE dispatch_pending_at IS NOT NULL;
 
 CREATE TABLE run_irs (
   run_id text NOT NULL REFERENCES runs (id) ON DELETE CASCADE,

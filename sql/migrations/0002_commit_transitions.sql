@@ -7,7 +7,7 @@
 -- states only). Returns one status per item, in order: 'ok', 'conflict' or 'missing'.
 --
 -- item: {run_id, expected_version, status, record, ir_version, document, ir, nodes, removed,
---        events, completions, patch}
+--        events, completions, patch, dispatch_pending}
 CREATE FUNCTION aob_commit_transitions(p_items jsonb) RETURNS text[]
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -23,6 +23,7 @@ BEGIN
            record = coalesce(nullif(it -> 'record', 'null'::jsonb), record),
            ir_version = (it ->> 'ir_version')::integer,
            updated_at = now(),
+           dispatch_pending_at = CASE WHEN (it ->> 'dispatch_pending')::boolean THEN now() ELSE dispatch_pending_at END,
            last_seq = last_seq + jsonb_array_length(it -> 'events')
      WHERE id = v_run AND version = (it ->> 'expected_version')::integer;
     IF NOT FOUND THEN

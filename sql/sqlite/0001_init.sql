@@ -28,6 +28,8 @@ CREATE TABLE runs (
   workflow_id TEXT NOT NULL,
   status TEXT NOT NULL,
   idempotency_key TEXT UNIQUE,
+  -- set (epoch ms) while a committed transition's tasks may still be undispatched
+  dispatch_pending_at INTEGER,
   record TEXT NOT NULL
 );
 CREATE INDEX runs_by_status ON runs (status, id);

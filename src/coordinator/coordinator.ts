@@ -19,6 +19,11 @@ export interface CoordinatorOptions {
   visibilityMs?: number
   /** How often to check whether the bus lost its contents (then in-flight work is rebuilt). */
   rebuildCheckMs?: number
+  /**
+   * A dispatch recorded as pending for longer than this is presumed lost (the process that
+   * committed it died before dispatching) and done again by the sweep. Default: visibilityMs.
+   */
+  sweepAfterMs?: number
 }
 
 export async function startCoordinator(kernel: Kernel, opts: CoordinatorOptions = {}): Promise<Service> {
@@ -29,14 +34,30 @@ export async function startCoordinator(kernel: Kernel, opts: CoordinatorOptions 
     if (await kernel.bus.claimFreshStart()) await recoverRuns(kernel)
   }
   await rebuildIfFresh()
+  const sweepAfterMs = opts.sweepAfterMs ?? opts.visibilityMs ?? 30_000
+  const sweep = async () => {
+    for (const id of await kernel.store.listDispatchPending(sweepAfterMs)) {
+      const state = await kernel.store.loadRun(id)
+      if (state) {
+        const count = await redispatchRunning(kernel, state)
+        log.warn({ run_id: id, tasks: count }, 'dispatched tasks a dead process had committed but not sent')
+      }
+      await kernel.store.clearDispatchPending(id)
+    }
+  }
   let checking = false
+  let lastSweep = 0
   const watch = setInterval(() => {
     if (checking) return
     checking = true
+    const now = Date.now()
+    const sweepNow = now - lastSweep >= Math.min(5_000, sweepAfterMs)
+    if (sweepNow) lastSweep = now
     rebuildIfFresh()
-      .catch((e) => log.warn({ err: e }, 'bus check failed'))
+      .then(() => (sweepNow ? sweep() : undefined))
+      .catch((e) => log.warn({ err: e }, 'bus check or sweep failed'))
       .finally(() => (checking = false))
-  }, opts.rebuildCheckMs ?? 1_000)
+  }, Math.min(opts.rebuildCheckMs ?? 1_000, sweepAfterMs))
   const consumer = startConsumer<CompletionSignal>(kernel, {
     topic: TOPICS.completions,
     group: 'coordinator',

@@ -154,6 +154,11 @@ export interface Transition {
   events: NewEvent[]
   tasks: Task[]
   patch?: PatchRecord
+  /**
+   * Record, in the same commit, that these tasks still have to be dispatched: if the process
+   * dies before it dispatches them, a coordinator's sweep does (Store.listDispatchPending).
+   */
+  dispatchPending?: boolean
 }
 
 export function isEmptyTransition(t: Transition): boolean {

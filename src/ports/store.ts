@@ -76,6 +76,11 @@ export interface Store {
   listActiveRuns(): Promise<RunId[]>
   readEvents(id: RunId, after: number, limit: number): Promise<RunEvent[]>
 
+  /** Runs whose dispatch was recorded as pending (Transition.dispatchPending) over `olderThanMs` ago. */
+  listDispatchPending(olderThanMs: number): Promise<RunId[]>
+  /** The pending dispatch of a run happened. */
+  clearDispatchPending(id: RunId): Promise<void>
+
   listPatches(runId: RunId): Promise<PatchRecord[]>
   getPatch(id: string): Promise<PatchRecord | null>
 

@@ -50,7 +50,11 @@ export async function createRun(kernel: Pick<Kernel, 'store' | 'bus'>, opts: Cre
   if (opts.replay) await startReplay(draft, opts.replay.of, replayRoots(opts.replay.of, opts.replay.from))
   else await startRun(draft)
   const first = draft.toTransition()
+  first.dispatchPending = first.tasks.length > 0
   const res = await kernel.store.createRun({ run, nodes }, first)
-  if (res.created) await announce(kernel, res.run.id, first.tasks, res.events)
+  if (res.created) {
+    await announce(kernel, res.run.id, first.tasks, res.events)
+    if (first.dispatchPending) await kernel.store.clearDispatchPending(res.run.id)
+  }
   return { run: res.run, created: res.created }
 }

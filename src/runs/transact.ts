@@ -35,7 +35,8 @@ export interface TransactResult<T> {
 export async function transact<T>(
   kernel: Pick<Kernel, 'store' | 'bus'>,
   runId: RunId,
-  compute: (d: Draft, state: RunState) => Promise<T> | T
+  compute: (d: Draft, state: RunState) => Promise<T> | T,
+  opts: { durableDispatch?: boolean } = {}
 ): Promise<TransactResult<T>> {
   const key = cacheKey(kernel, runId)
   return withRunLock(runId, async () => {
@@ -52,10 +53,15 @@ export async function transact<T>(
         remember(key, state)
         return { value, events: [], state }
       }
+      // The API records its dispatches as pending in the commit (a coordinator's sweep finishes
+      // them if this process dies first); the coordinator needs not: an unacked completion is
+      // redelivered and re-dispatches.
+      if (opts.durableDispatch && t.tasks.length > 0) t.dispatchPending = true
       try {
         const events = await kernel.store.commitTransition(state.run, t)
         remember(key, applied(state, t, events.length))
         await announce(kernel, runId, t.tasks, events)
+        if (t.dispatchPending) await kernel.store.clearDispatchPending(runId)
         return { value, events, state }
       } catch (e) {
         if (e instanceof AobError && e.code === ErrorCode.VersionConflict && attempt < MAX_ATTEMPTS) continue

@@ -275,6 +275,29 @@ export function semanticsContract(backend: string, make: Make) {
       expect(second.replay_of).toBe(first.id)
     })
 
+    test('a run whose creator died between commit and dispatch is dispatched by the sweep', async () => {
+      // What POST /runs commits, without the dispatch that would follow it (the API died).
+      const { Draft, newNodeState } = await import('../../src/engine/draft.ts')
+      const { startRun } = await import('../../src/engine/route.ts')
+      const { compileWorkflow } = await import('../../src/model/ir.ts')
+      const { newRunId } = await import('../../src/ids.ts')
+      const document = { name: 'orphan', nodes: [noop('a', { config: { output: 'dispatched by the sweep' } })] } as any
+      const now = new Date().toISOString()
+      const run = { id: newRunId(), workflow_id: 'wf_00000000000000aa', status: 'queued', input: null, output: null, error: null, document, ir: compileWorkflow(document), ir_version: 1, loops: {}, pending_patches: 0, version: 0, last_seq: 0, idempotency_key: null, replay_of: null, trace_id: 't', created_at: now, updated_at: now, finished_at: null } as any
+      const nodes = { a: newNodeState() }
+      const d = new Draft({ run, nodes })
+      await startRun(d)
+      const first = d.toTransition()
+      first.dispatchPending = true
+      await p.kernel.store.createRun({ run, nodes }, first)
+      const done = await waitFor(async () => {
+        const r = (await p.call('GET', `/runs/${run.id}`)).body
+        return r.status === 'succeeded' ? r : null
+      }, 15_000, 'the sweep to dispatch the orphaned run')
+      expect(done.output).toEqual({ a: 'dispatched by the sweep' })
+      expect(await p.kernel.store.listDispatchPending(0)).not.toContain(run.id)
+    })
+
     test('replay without from re-runs the failed nodes', async () => {
       const { id, run } = await runToEnd(p, { name: 'replay-failed', nodes: [noop('a', { config: { output: 'kept' } }), noop('f', { config: { output: { fail_times: 1, key: `replay-${Math.random()}` } } }), noop('after')], edges: [edge('a', 'f'), edge('f', 'after')] })
       expect(run.status).toBe('failed')

@@ -126,6 +126,23 @@ export function storeContract(name: string, make: () => Promise<Store>) {
       expect((await store.listPatches(run.id)).map((p) => p.id)).toEqual([patch.id])
     })
 
+    test('a dispatch recorded as pending is listed once old enough, until cleared', async () => {
+      const run = newRun()
+      await store.createRun({ run, nodes: nodes() }, { ...start(), dispatchPending: true })
+      const other = newRun()
+      await store.createRun({ run: other, nodes: nodes() }, start())
+      expect(await store.listDispatchPending(60_000)).not.toContain(run.id)
+      await Bun.sleep(20)
+      const pending = await store.listDispatchPending(10)
+      expect(pending).toContain(run.id)
+      expect(pending).not.toContain(other.id)
+      await store.clearDispatchPending(run.id)
+      expect(await store.listDispatchPending(0)).not.toContain(run.id)
+      await store.commitTransition((await store.loadRun(other.id))!.run, { run: {}, nodes: {}, events: [], tasks: [], dispatchPending: true })
+      await Bun.sleep(20)
+      expect(await store.listDispatchPending(10)).toContain(other.id)
+    })
+
     test('runs list newest first with filters and a cursor; active runs are listed', async () => {
       const wf = `wf_${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`
       const ids: RunId[] = []

@@ -81,7 +81,7 @@ export function apiCaller(send: (path: string, init: RequestInit) => Promise<Res
 /** A kernel with the coordinator and the built-in workers running, and the API in-process. */
 export async function testPlatform(opts: PlatformOptions = {}): Promise<TestPlatform> {
   const kernel = await testKernel(opts.backend ?? 'embedded', opts.config)
-  const services: Service[] = [await startCoordinator(kernel, { visibilityMs: opts.visibilityMs })]
+  const services: Service[] = [await startCoordinator(kernel, { visibilityMs: opts.visibilityMs, sweepAfterMs: 500 })]
   for (const [type, handler] of Object.entries({ ...builtinHandlers(opts.fetch), ...opts.handlers })) {
     services.push(startWorker(kernel, { type, handler, visibilityMs: opts.visibilityMs }))
   }

@@ -39,6 +39,7 @@ export function createSqliteStore(path: string): Store {
       updated_at: new Date().toISOString(),
     }
     q('UPDATE runs SET status = ?, record = ? WHERE id = ?').run(next.status, JSON.stringify(next), run.id)
+    if (t.dispatchPending) q('UPDATE runs SET dispatch_pending_at = ? WHERE id = ?').run(Date.now(), run.id)
     const upsert = q('INSERT INTO run_nodes (run_id, node_id, state) VALUES (?, ?, ?) ON CONFLICT (run_id, node_id) DO UPDATE SET state = excluded.state')
     const remove = q('DELETE FROM run_nodes WHERE run_id = ? AND node_id = ?')
     for (const [nodeId, state] of Object.entries(t.nodes)) {
@@ -182,6 +183,12 @@ export function createSqliteStore(path: string): Store {
           if (r.node_id !== null) ev.node_id = r.node_id as string
           return ev
         })
+    },
+    async listDispatchPending(olderThanMs) {
+      return q('SELECT id FROM runs WHERE dispatch_pending_at IS NOT NULL AND dispatch_pending_at < ? ORDER BY id').all(Date.now() - olderThanMs).map((r) => r.id as RunId)
+    },
+    async clearDispatchPending(id) {
+      q('UPDATE runs SET dispatch_pending_at = NULL WHERE id = ?').run(id)
     },
     async listPatches(runId) {
       return q('SELECT record FROM patches WHERE run_id = ? ORDER BY id').all(runId).map((r) => JSON.parse(r.record as string) as PatchRecord)

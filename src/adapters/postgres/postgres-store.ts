@@ -80,6 +80,7 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
       events,
       completions,
       patch: t.patch ?? null,
+      dispatch_pending: t.dispatchPending ?? false,
     }
     return { item, events, irChanged, next }
   }
@@ -217,6 +218,13 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
       const rows = await sql<{ seq: number; type: RunEvent['type']; node_id: string | null; ts: Date; data: Record<string, unknown> }[]>`
         SELECT seq, type, node_id, ts, data FROM events WHERE run_id = ${id} AND seq > ${after} ORDER BY seq LIMIT ${limit}`
       return rows.map((r) => ({ seq: r.seq, run_id: id, type: r.type, ts: iso(r.ts), data: r.data, ...(r.node_id !== null ? { node_id: r.node_id } : {}) }))
+    },
+    async listDispatchPending(olderThanMs) {
+      const rows = await sql<{ id: RunId }[]>`SELECT id FROM runs WHERE dispatch_pending_at IS NOT NULL AND dispatch_pending_at < now() - ${olderThanMs} * interval '1 millisecond' ORDER BY id`
+      return rows.map((r) => r.id)
+    },
+    async clearDispatchPending(id) {
+      await sql`UPDATE runs SET dispatch_pending_at = NULL WHERE id = ${id}`
     },
     async listPatches(runId) {
       return (await sql<{ record: PatchRecord }[]>`SELECT record FROM patches WHERE run_id = ${runId} ORDER BY id`).map((r) => r.record)

@@ -90,7 +90,7 @@ export function runRoutes(kernel: Kernel) {
     const id = runId(c.req.param('id'))
     const raw = await readJson(c)
     const body = parseBody(PatchRequest, raw, ErrorCode.InvalidPatch)
-    const { value } = await transact(kernel, id, (d) => patchRun(d, body.operations, { reason: body.reason, limits: config.limits }))
+    const { value } = await transact(kernel, id, (d) => patchRun(d, body.operations, { reason: body.reason, limits: config.limits }), { durableDispatch: true })
     return c.json({ patch_id: value.id, status: value.status, ir_version: value.ir_version })
   })
 
@@ -121,7 +121,7 @@ export function runRoutes(kernel: Kernel) {
       if (current.status !== 'pending') throw new AobError(ErrorCode.Conflict, `patch ${patch.id} is already ${current.status}`)
       if (decision === 'approve') return patchRun(d, current.operations, { limits: config.limits, forceApply: current })
       return rejectPatch(d, current)
-    })
+    }, { durableDispatch: true })
     return c.json(patchView(value))
   })
 
