@@ -54,7 +54,8 @@ export async function createRun(kernel: Pick<Kernel, 'store' | 'bus'>, opts: Cre
   const res = await kernel.store.createRun({ run, nodes }, first)
   if (res.created) {
     await announce(kernel, res.run.id, first.tasks, res.events)
-    if (first.dispatchPending) await kernel.store.clearDispatchPending(res.run.id)
+    // Not awaited: if it is lost, the sweep re-dispatches once (harmless duplicates).
+    if (first.dispatchPending) kernel.store.clearDispatchPending(res.run.id).catch(() => {})
   }
   return { run: res.run, created: res.created }
 }

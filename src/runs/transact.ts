@@ -61,7 +61,7 @@ export async function transact<T>(
         const events = await kernel.store.commitTransition(state.run, t)
         remember(key, applied(state, t, events.length))
         await announce(kernel, runId, t.tasks, events)
-        if (t.dispatchPending) await kernel.store.clearDispatchPending(runId)
+        if (t.dispatchPending) kernel.store.clearDispatchPending(runId).catch(() => {}) // lost: the sweep re-dispatches once
         return { value, events, state }
       } catch (e) {
         if (e instanceof AobError && e.code === ErrorCode.VersionConflict && attempt < MAX_ATTEMPTS) continue
