@@ -85,3 +85,9 @@ CREATE TABLE patches (
   record jsonb NOT NULL
 );
 CREATE INDEX patches_by_run ON patches (run_id, id);
+
+-- content-addressed blobs: node outputs over 64 KiB, by `cas:sha256:<hex>`
+CREATE TABLE blobs (
+  ref text PRIMARY KEY,
+  data text NOT NULL
+);

@@ -58,3 +58,9 @@ CREATE TABLE patches (
   record TEXT NOT NULL
 );
 CREATE INDEX patches_by_run ON patches (run_id, id);
+
+-- content-addressed blobs: node outputs over 64 KiB, by `cas:sha256:<hex>`
+CREATE TABLE blobs (
+  ref TEXT PRIMARY KEY,
+  data TEXT NOT NULL
+) WITHOUT ROWID;

@@ -10,6 +10,7 @@ import { isTerminalRun, type RunState } from '../engine/state.ts'
 import type { RunId } from '../ids.ts'
 import type { Kernel } from '../kernel.ts'
 import { TOPICS } from '../ports/bus.ts'
+import { loadResolved } from '../runs/cas.ts'
 import { dispatchTask, transact } from '../runs/transact.ts'
 import { startConsumer, type Service } from '../worker/consumer.ts'
 import { AobError, ErrorCode } from '../errors.ts'
@@ -37,7 +38,7 @@ export async function startCoordinator(kernel: Kernel, opts: CoordinatorOptions 
   const sweepAfterMs = opts.sweepAfterMs ?? opts.visibilityMs ?? 30_000
   const sweep = async () => {
     for (const id of await kernel.store.listDispatchPending(sweepAfterMs)) {
-      const state = await kernel.store.loadRun(id)
+      const state = await loadResolved(kernel.store, id)
       if (state) {
         const count = await redispatchRunning(kernel, state)
         log.warn({ run_id: id, tasks: count }, 'dispatched tasks a dead process had committed but not sent')
@@ -67,11 +68,11 @@ export async function startCoordinator(kernel: Kernel, opts: CoordinatorOptions 
     async process({ msg, deliveries }) {
       try {
         const { value: applied, state } = await transact(kernel, msg.run_id as RunId, (d) => applyCompletion(d, msg))
-        const node = state.nodes[msg.node_id]
-        if (!applied && deliveries > 1 && node && node.epoch === msg.epoch && node.status !== 'running') {
-          // A redelivered signal whose completion was committed before: the coordinator that
-          // committed it may have died before dispatching what followed. Dispatch the run's
-          // running nodes again; only the current epoch's completion of each can count.
+        if (!applied && deliveries > 1) {
+          // A redelivered signal that no longer applies was committed before, and the
+          // coordinator that committed it may have died before dispatching what followed (the
+          // next nodes, or this node again: a loop or a retry gives it a new epoch). Dispatch
+          // the run's running nodes again; only each one's current epoch can complete.
           await redispatchRunning(kernel, state)
         }
       } catch (e) {
@@ -96,7 +97,7 @@ export async function startCoordinator(kernel: Kernel, opts: CoordinatorOptions 
 export async function recoverRuns(kernel: Kernel): Promise<number> {
   let count = 0
   for (const id of await kernel.store.listActiveRuns()) {
-    const state = await kernel.store.loadRun(id)
+    const state = await loadResolved(kernel.store, id)
     if (state) count += await redispatchRunning(kernel, state)
   }
   if (count) kernel.log.warn({ tasks: count }, 'recovered in-flight tasks of active runs')

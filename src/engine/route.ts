@@ -186,6 +186,7 @@ async function resolve(d: Draft, id: string, res: Resolution): Promise<void> {
   node.finished_at = now
   if (res.status === 'succeeded') {
     node.output = res.output
+    delete node.output_ref
     d.emit('node_completed', id, { output: res.output, attempt: node.attempts, iteration: node.iteration, epoch: node.epoch, duration_ms: duration(node.started_at, now) })
   } else if (res.status === 'failed') {
     node.error = res.error

@@ -88,6 +88,8 @@ export interface NodeState {
   /** What each incoming non-loop edge (by key) delivered in this activation. */
   arrivals: Record<string, 'token' | 'dead'>
   output?: unknown
+  /** Set when the output is over 64 KiB: it lives in the CAS under this ref (`cas:sha256:<hex>`). */
+  output_ref?: string
   error?: ErrorData
   started_at?: string
   finished_at?: string

@@ -27,13 +27,14 @@ export function runView(state: RunState, patches: PatchRecord[]) {
       started_at: n.started_at ?? null,
       finished_at: n.finished_at ?? null,
       output: n.output ?? null,
+      ...(n.output_ref ? { output_ref: n.output_ref } : {}),
       error: n.error ?? null,
     }
   }
   return {
     ...runSummary(run),
     input: run.input,
-    output: run.output,
+    output: run.output as unknown,
     error: run.error,
     ir_version: run.ir_version,
     last_seq: run.last_seq,

@@ -84,6 +84,10 @@ export interface Store {
   listPatches(runId: RunId): Promise<PatchRecord[]>
   getPatch(id: string): Promise<PatchRecord | null>
 
+  /** Content-addressed blobs (large node outputs). Putting an existing ref changes nothing. */
+  putBlob(ref: string, data: string): Promise<void>
+  getBlob(ref: string): Promise<string | null>
+
   /** A cheap round trip, for /health. */
   ping(): Promise<void>
   close(): Promise<void>

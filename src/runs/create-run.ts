@@ -11,6 +11,7 @@ import { newRunId, newTraceId } from '../ids.ts'
 import type { Kernel } from '../kernel.ts'
 import { compileWorkflow } from '../model/ir.ts'
 import type { Workflow } from '../model/workflow.ts'
+import { offloadOutputs } from './cas.ts'
 import { announce } from './transact.ts'
 
 export interface CreateRunOptions {
@@ -51,7 +52,7 @@ export async function createRun(kernel: Pick<Kernel, 'store' | 'bus'>, opts: Cre
   else await startRun(draft)
   const first = draft.toTransition()
   first.dispatchPending = first.tasks.length > 0
-  const res = await kernel.store.createRun({ run, nodes }, first)
+  const res = await kernel.store.createRun({ run, nodes }, await offloadOutputs(kernel.store, first))
   if (res.created) {
     await announce(kernel, res.run.id, first.tasks, res.events)
     // Not awaited: if it is lost, the sweep re-dispatches once (harmless duplicates).

@@ -15,6 +15,7 @@ import { AobError, ErrorCode } from '../errors.ts'
 import type { RunId } from '../ids.ts'
 import type { Kernel } from '../kernel.ts'
 import { CHANNELS, TOPICS } from '../ports/bus.ts'
+import { loadResolved, offloadOutputs } from './cas.ts'
 import { createKeyedMutex } from './mutex.ts'
 
 const MAX_ATTEMPTS = 20
@@ -42,7 +43,7 @@ export async function transact<T>(
   return withRunLock(runId, async () => {
     for (let attempt = 1; ; attempt++) {
       const cached = cache.get(key)
-      const state = cached ?? (await kernel.store.loadRun(runId))
+      const state = cached ?? (await loadResolved(kernel.store, runId))
       if (!state) throw new AobError(ErrorCode.RunNotFound, `run ${runId} not found`)
       cache.delete(key)
       const draft = new Draft(state)
@@ -58,7 +59,7 @@ export async function transact<T>(
       // redelivered and re-dispatches.
       if (opts.durableDispatch && t.tasks.length > 0) t.dispatchPending = true
       try {
-        const events = await kernel.store.commitTransition(state.run, t)
+        const events = await kernel.store.commitTransition(state.run, await offloadOutputs(kernel.store, t))
         remember(key, applied(state, t, events.length))
         await announce(kernel, runId, t.tasks, events)
         if (t.dispatchPending) kernel.store.clearDispatchPending(runId).catch(() => {}) // lost: the sweep re-dispatches once

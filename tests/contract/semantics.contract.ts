@@ -275,6 +275,26 @@ export function semanticsContract(backend: string, make: Make) {
       expect(second.replay_of).toBe(first.id)
     })
 
+    test('outputs over 64 KiB live in the CAS: referenced, resolved on request, read downstream', async () => {
+      const { id, run, events } = await runToEnd(p, {
+        name: 'big-output',
+        nodes: [{ id: 'big', type: 'transform', config: { pipeline: [{ op: 'transform', expr: '$join([1..7000].("0123456789"), "")' }] } }, noop('size', { config: { output: '{{ $length(nodes.big.output) }}' } }), noop('tail', { config: { output: '{{ nodes.big.output }}' } })],
+        edges: [{ from: 'big', to: 'size' }, { from: 'big', to: 'tail' }],
+      })
+      expect(run.status).toBe('succeeded')
+      expect(run.nodes.size.output).toBe(70_000)
+      expect(run.nodes.big.output).toBeNull()
+      expect(run.nodes.big.output_ref).toMatch(/^cas:sha256:[0-9a-f]{64}$/)
+      expect(run.nodes.tail.output_ref).toBe(run.nodes.big.output_ref) // same content, same address
+      expect(run.output.tail).toEqual({ output_ref: run.nodes.big.output_ref })
+      const completed = events.find((e) => e.type === 'node_completed' && e.node_id === 'big')!
+      expect(completed.data.output).toBeUndefined()
+      expect(completed.data.output_ref).toBe(run.nodes.big.output_ref)
+      const resolved = (await p.call('GET', `/runs/${id}?resolve=true`)).body
+      expect(resolved.nodes.big.output).toHaveLength(70_000)
+      expect(resolved.output.tail).toHaveLength(70_000)
+    })
+
     test('a run whose creator died between commit and dispatch is dispatched by the sweep', async () => {
       // What POST /runs commits, without the dispatch that would follow it (the API died).
       const { Draft, newNodeState } = await import('../../src/engine/draft.ts')

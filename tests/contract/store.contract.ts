@@ -126,6 +126,14 @@ export function storeContract(name: string, make: () => Promise<Store>) {
       expect((await store.listPatches(run.id)).map((p) => p.id)).toEqual([patch.id])
     })
 
+    test('blobs are stored once by ref and read back', async () => {
+      const ref = `cas:sha256:${crypto.randomUUID().replaceAll('-', '')}`
+      await store.putBlob(ref, '{"big":true}')
+      await store.putBlob(ref, '{"other":true}')
+      expect(await store.getBlob(ref)).toBe('{"big":true}')
+      expect(await store.getBlob('cas:sha256:missing')).toBeNull()
+    })
+
     test('a dispatch recorded as pending is listed once old enough, until cleared', async () => {
       const run = newRun()
       await store.createRun({ run, nodes: nodes() }, { ...start(), dispatchPending: true })

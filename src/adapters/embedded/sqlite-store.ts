@@ -197,6 +197,12 @@ export function createSqliteStore(path: string): Store {
       const row = q('SELECT record FROM patches WHERE id = ?').get(id)
       return row ? (JSON.parse(row.record as string) as PatchRecord) : null
     },
+    async putBlob(ref, data) {
+      q('INSERT INTO blobs (ref, data) VALUES (?, ?) ON CONFLICT (ref) DO NOTHING').run(ref, data)
+    },
+    async getBlob(ref) {
+      return (q('SELECT data FROM blobs WHERE ref = ?').get(ref)?.data as string | undefined) ?? null
+    },
     async ping() {
       q('SELECT 1').get()
     },

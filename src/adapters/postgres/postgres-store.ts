@@ -233,6 +233,13 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
       const [row] = await sql<{ record: PatchRecord }[]>`SELECT record FROM patches WHERE id = ${id}`
       return row?.record ?? null
     },
+    async putBlob(ref, data) {
+      await sql`INSERT INTO blobs (ref, data) VALUES (${ref}, ${data}) ON CONFLICT (ref) DO NOTHING`
+    },
+    async getBlob(ref) {
+      const [row] = await sql<{ data: string }[]>`SELECT data FROM blobs WHERE ref = ${ref}`
+      return row?.data ?? null
+    },
     async ping() {
       await sql`SELECT 1`
     },

@@ -11,6 +11,7 @@ import type { Workflow } from '../../model/workflow.ts'
 import { createRun } from '../../runs/create-run.ts'
 import { transact } from '../../runs/transact.ts'
 import { resolveWorkflow, storeWorkflow } from '../../runs/workflows.ts'
+import { loadResolved, resolveRunOutput } from '../../runs/cas.ts'
 import { validateWorkflow } from '../../model/validate.ts'
 import { requireRole, type AuthEnv } from '../auth.ts'
 import { intParam, parseBody, readJson } from '../request.ts'
@@ -31,8 +32,8 @@ export function runRoutes(kernel: Kernel) {
     if (!isRunId(raw)) throw new AobError(ErrorCode.RunNotFound, `run ${raw} not found`)
     return raw
   }
-  const loadRun = async (raw: string) => {
-    const state = await store.loadRun(runId(raw))
+  const loadRun = async (raw: string, resolve = false) => {
+    const state = resolve ? await loadResolved(store, runId(raw)) : await store.loadRun(runId(raw))
     if (!state) throw new AobError(ErrorCode.RunNotFound, `run ${raw} not found`)
     return state
   }
@@ -75,8 +76,11 @@ export function runRoutes(kernel: Kernel) {
   })
 
   app.get('/runs/:id', async (c) => {
-    const state = await loadRun(c.req.param('id'))
-    return c.json(runView(state, await store.listPatches(state.run.id)))
+    const resolve = c.req.query('resolve') === 'true'
+    const state = await loadRun(c.req.param('id'), resolve)
+    const view = runView(state, await store.listPatches(state.run.id))
+    if (resolve) view.output = await resolveRunOutput(store, view.output)
+    return c.json(view)
   })
 
   app.post('/runs/:id/cancel', requireRole('operator'), async (c) => {
@@ -100,7 +104,7 @@ export function runRoutes(kernel: Kernel) {
   })
 
   app.post('/runs/:id/replay', requireRole('operator'), async (c) => {
-    const old = await loadRun(c.req.param('id'))
+    const old = await loadRun(c.req.param('id'), true)
     const body = parseBody(ReplayBody, await readJson(c, { optional: true }))
     const { run } = await createRun(kernel, { workflowId: old.run.workflow_id, document: old.run.document, input: old.run.input, replay: { of: old, from: body.from } })
     return c.json({ run_id: run.id, replay_of: old.run.id, status: run.status }, 201)
