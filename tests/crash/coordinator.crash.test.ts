@@ -7,6 +7,8 @@ import { expect, test } from 'bun:test'
 import { join } from 'node:path'
 import { ADMIN, distributedEnv } from '../helpers/kernel.ts'
 import { apiOf, seededRandom, spawnOrchestrator, spawnService, type ServiceProcess } from '../helpers/cluster.ts'
+import Redis from 'ioredis'
+import { waitFor } from '../helpers/wait-for.ts'
 import { executions, ledger, recoveryTime } from './ledger.ts'
 import { mixedWorkflow } from './workloads.ts'
 
@@ -15,12 +17,17 @@ const RUNS = Number(process.env.AOB_CRASH_RUNS ?? 200)
 test('coordinator killed at random moments: every run succeeds, nothing committed twice', async () => {
   const seed = Number(process.env.AOB_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31))
   const random = seededRandom(seed)
-  const env = { ...(await distributedEnv()), AOB_TOKENS: `admin:${ADMIN}`, AOB_VISIBILITY_MS: '1500' }
+  const env: Record<string, string> = { ...(await distributedEnv()), AOB_TOKENS: `admin:${ADMIN}`, AOB_VISIBILITY_MS: '1500' }
   const migrate = Bun.spawnSync(['bun', join(import.meta.dir, '../../cli/main.ts'), 'migrate'], { env: { ...process.env, ...env } })
   expect(migrate.exitCode).toBe(0)
   const orchestrator = await spawnOrchestrator(env)
   const workers = [spawnService('worker', { ...env, AOB_LOG_LEVEL: 'debug' }), spawnService('worker', { ...env, AOB_LOG_LEVEL: 'debug' })]
   let coordinator: ServiceProcess = spawnService('coordinator', env)
+  // The first coordinator on a new Redis rebuilds from Postgres (it cannot know that nothing was
+  // lost): let it do so before runs start, so re-executions count only what the kills cause.
+  const redis = new Redis(env.AOB_REDIS_URL)
+  await waitFor(async () => (await redis.exists(`${env.AOB_REDIS_PREFIX}aob:generation`)) === 1, 10_000, 'the coordinator to start')
+  redis.disconnect()
   const api = apiOf(orchestrator.url, ADMIN)
   const runIds: string[] = []
   let kills = 0
