@@ -152,3 +152,18 @@ describe('aob dev runs http nodes through the SSRF guard', () => {
     }
   }, 30_000)
 })
+
+describe('aob dev on Redis + Postgres', () => {
+  test('with AOB_DATABASE_URL and AOB_REDIS_URL set, aob dev migrates and runs the example there', async () => {
+    const { distributedEnv } = await import('../helpers/kernel.ts')
+    const dev = await startDev({ args: [], env: await distributedEnv() })
+    try {
+      expect(dev.output()).toContain('state: Postgres + Redis')
+      const res = await cli(dev, ['run', 'start', 'examples/loop.json', '-f'])
+      expect(res.code).toBe(0)
+      expect(res.stdout).toContain('run_completed {"done":{"n":3}}')
+    } finally {
+      await dev.stop()
+    }
+  }, 30_000)
+})
