@@ -44,7 +44,9 @@ test('Postgres restarted mid-run: no accepted run or acknowledged write is lost'
     await pg.start()
     const downtime = (Date.now() - downAt) / 1000
     const recovery = await recoveryTime(env, Date.now(), 30_000)
-    await Bun.sleep(1500)
+    // Keep submitting until the API accepts runs again (bounded), then a little longer.
+    const acceptedAtRestart = accepted.length
+    await waitFor(() => accepted.length >= acceptedAtRestart + 10, 30_000, 'the API to accept runs again')
     submitting = false
     await submitter
     const result = await waitFor(async () => {
