@@ -18,6 +18,7 @@ export const ENV = {
   server: 'AOB_SERVER',
   httpAllow: 'AOB_HTTP_ALLOW',
   httpPorts: 'AOB_HTTP_PORTS',
+  httpDeniedPaths: 'AOB_HTTP_DENIED_PATHS',
   maxAgentsPerRun: 'AOB_MAX_AGENTS_PER_RUN',
   logLevel: 'AOB_LOG_LEVEL',
   bodyLimit: 'AOB_BODY_LIMIT_BYTES',
@@ -50,6 +51,8 @@ export interface Config {
   httpAllow: string[]
   /** Ports outbound requests may use (the SSRF guard's port policy). */
   httpPorts: number[]
+  /** Path prefixes outbound requests may not use; unset: the guard's defaults. */
+  httpDeniedPaths?: string[]
   /** Prefix of every Redis key (several deployments or tests on one Redis). */
   redisPrefix: string
   /** Postgres schema of aob's tables (search_path); unset: the server's default. */
@@ -89,6 +92,12 @@ export function parseConfig(env: Record<string, string | undefined>, overrides: 
     redisPrefix: env[ENV.redisPrefix] ?? '',
     visibilityMs: intVar(env, ENV.visibilityMs, 30_000, 100, 3_600_000),
     concurrency: intVar(env, ENV.concurrency, 64, 1, 10_000),
+  }
+  const denied = nonEmpty(env[ENV.httpDeniedPaths])
+  if (denied !== undefined) {
+    const paths = denied.split(',').map((p) => p.trim().toLowerCase()).filter(Boolean)
+    if (paths.some((p) => !p.startsWith('/'))) throw new ConfigError(`${ENV.httpDeniedPaths}="${denied}" must be a comma-separated list of paths starting with /`)
+    config.httpDeniedPaths = paths
   }
   const schema = nonEmpty(env[ENV.databaseSchema])
   if (schema !== undefined) {

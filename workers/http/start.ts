@@ -8,7 +8,7 @@ import type { Service } from '../../src/worker/consumer.ts'
 import { createHttpHandler } from './handler.ts'
 
 export function httpGuard(config: Config) {
-  return createGuardedFetch({ policy: createPolicy({ allow: config.httpAllow, ports: config.httpPorts }) })
+  return createGuardedFetch({ policy: createPolicy({ allow: config.httpAllow, ports: config.httpPorts, deniedPaths: config.httpDeniedPaths }) })
 }
 
 export function startHttpWorker(kernel: Pick<BusKernel, 'bus' | 'log' | 'config'>): Service {
