@@ -107,11 +107,12 @@ export async function recoverRuns(kernel: Kernel): Promise<number> {
 /** Dispatches the current task of each running node of one run again (same epoch). */
 async function redispatchRunning(kernel: Kernel, state: RunState): Promise<number> {
   if (isTerminalRun(state.run.status)) return 0
+  const draft = new Draft(state)
   let count = 0
   for (const [nodeId, node] of Object.entries(state.nodes)) {
     if (node.status !== 'running' || !state.run.ir.nodes[nodeId]) continue
     try {
-      await dispatchTask(kernel, await taskFor(new Draft(state), nodeId))
+      await dispatchTask(kernel, await taskFor(draft, nodeId))
       count++
     } catch (e) {
       kernel.log.error({ err: e, run_id: state.run.id, node_id: nodeId }, 'could not rebuild a task')

@@ -13,6 +13,8 @@ export class Draft {
   patch?: PatchRecord
   private readonly changed = new Map<string, NodeState | null>()
   private readonly runChanges: Transition['run'] = {}
+  /** The expression context, rebuilt only after a node may have changed. */
+  private contextCache: ExpressionContext | null = null
 
   constructor(
     private readonly base: RunState,
@@ -33,6 +35,8 @@ export class Draft {
 
   /** The node's state, writable; recorded as changed. */
   node(id: string): NodeState {
+    // The caller may change what it gets: the context must be rebuilt before its next use.
+    this.contextCache = null
     const current = this.peek(id)
     if (!current) throw new Error(`[aob] [engine] unknown node "${id}"`)
     if (this.changed.get(id) === current) return current
@@ -42,6 +46,7 @@ export class Draft {
   }
 
   putNode(id: string, state: NodeState | null): void {
+    this.contextCache = null
     this.changed.set(id, state)
   }
 
@@ -65,13 +70,16 @@ export class Draft {
     this.events.push(event)
   }
 
+  /** `{ input, nodes: {id: {output, status}}, run }`, shared by the calls until a node changes. */
   context(): ExpressionContext {
+    if (this.contextCache) return this.contextCache
     const nodes: ExpressionContext['nodes'] = {}
     for (const id of this.nodeIds()) {
       const n = this.peek(id) as NodeState
       nodes[id] = { output: n.output ?? null, status: n.status }
     }
-    return { input: this.run.input, nodes, run: { id: this.run.id, workflow_id: this.run.workflow_id } }
+    this.contextCache = { input: this.run.input, nodes, run: { id: this.run.id, workflow_id: this.run.workflow_id } }
+    return this.contextCache
   }
 
   toTransition(): Transition {
