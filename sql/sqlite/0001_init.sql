@@ -35,6 +35,15 @@ CREATE TABLE runs (
 CREATE INDEX runs_by_status ON runs (status, id);
 CREATE INDEX runs_by_workflow ON runs (workflow_id, id);
 
+-- the materialized document and IR of each run version (immutable; the run record holds neither)
+CREATE TABLE run_irs (
+  run_id TEXT NOT NULL,
+  ir_version INTEGER NOT NULL,
+  document TEXT NOT NULL,
+  ir TEXT NOT NULL,
+  PRIMARY KEY (run_id, ir_version)
+) WITHOUT ROWID;
+
 CREATE TABLE run_nodes (
   run_id TEXT NOT NULL,
   node_id TEXT NOT NULL,

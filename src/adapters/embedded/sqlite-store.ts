@@ -38,7 +38,8 @@ export function createSqliteStore(path: string): Store {
       last_seq: run.last_seq + t.events.length,
       updated_at: new Date().toISOString(),
     }
-    q('UPDATE runs SET status = ?, record = ? WHERE id = ?').run(next.status, JSON.stringify(next), run.id)
+    q('UPDATE runs SET status = ?, record = ? WHERE id = ?').run(next.status, recordText(next), run.id)
+    if (t.run.ir !== undefined) putIr(next)
     if (t.dispatchPending) q('UPDATE runs SET dispatch_pending_at = ? WHERE id = ?').run(Date.now(), run.id)
     const upsert = q('INSERT INTO run_nodes (run_id, node_id, state) VALUES (?, ?, ?) ON CONFLICT (run_id, node_id) DO UPDATE SET state = excluded.state')
     const remove = q('DELETE FROM run_nodes WHERE run_id = ? AND node_id = ?')
@@ -56,24 +57,43 @@ export function createSqliteStore(path: string): Store {
     return { run: next, events }
   }
 
+  // The document and IR of a run version never change: stored once, parsed once per process.
+  const irs = new Map<string, Pick<RunRecord, 'document' | 'ir'>>()
+  const putIr = (run: RunRecord) => {
+    // Not cached here: the transaction may still roll back (the cache fills on first read).
+    q('INSERT INTO run_irs (run_id, ir_version, document, ir) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(run.id, run.ir_version, JSON.stringify(run.document), JSON.stringify(run.ir))
+  }
+  const toRecord = (text: string): RunRecord => {
+    const rest = JSON.parse(text) as Omit<RunRecord, 'document' | 'ir'>
+    const key = `${rest.id}:${rest.ir_version}`
+    let ir = irs.get(key)
+    if (!ir) {
+      const row = q('SELECT document, ir FROM run_irs WHERE run_id = ? AND ir_version = ?').get(rest.id, rest.ir_version)
+      ir = { document: JSON.parse(row?.document as string), ir: JSON.parse(row?.ir as string) }
+      if (irs.size >= 5_000) irs.delete(irs.keys().next().value as string)
+      irs.set(key, ir)
+    }
+    return { ...rest, ...ir } as RunRecord
+  }
   const getRunRecord = (id: string): RunRecord | null => {
     const row = q('SELECT record FROM runs WHERE id = ?').get(id)
-    return row ? (JSON.parse(row.record as string) as RunRecord) : null
+    return row ? toRecord(row.record as string) : null
   }
 
   const createRunTx = db.transaction((input: NewRun, first: Transition) => {
     const { run } = input
     if (run.idempotency_key) {
       const row = q('SELECT record FROM runs WHERE idempotency_key = ?').get(run.idempotency_key)
-      if (row) return { run: JSON.parse(row.record as string) as RunRecord, created: false, events: [] as RunEvent[] }
+      if (row) return { run: toRecord(row.record as string), created: false, events: [] as RunEvent[] }
     }
     q('INSERT INTO runs (id, workflow_id, status, idempotency_key, record) VALUES (?, ?, ?, ?, ?)').run(
       run.id,
       run.workflow_id,
       run.status,
       run.idempotency_key,
-      JSON.stringify(run)
+      recordText(run)
     )
+    putIr(run)
     const insert = q('INSERT INTO run_nodes (run_id, node_id, state) VALUES (?, ?, ?)')
     for (const [nodeId, state] of Object.entries(input.nodes)) insert.run(run.id, nodeId, JSON.stringify(state))
     const applied = applyTransition(run, first)
@@ -170,7 +190,7 @@ export function createSqliteStore(path: string): Store {
       const where = used.map(([clause]) => clause)
       const args = used.map(([, value]) => value as string)
       const sql = `SELECT record FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`
-      return q(sql).all(...args, f.limit).map((r) => JSON.parse(r.record as string) as RunRecord)
+      return q(sql).all(...args, f.limit).map((r) => toRecord(r.record as string))
     },
     async listActiveRuns() {
       return q("SELECT id FROM runs WHERE status NOT IN ('succeeded', 'failed', 'cancelled') ORDER BY id").all().map((r) => r.id as RunId)
@@ -210,4 +230,10 @@ export function createSqliteStore(path: string): Store {
       db.close()
     },
   }
+}
+
+/** The run record as stored: without the document and IR (they live in run_irs). */
+function recordText(run: RunRecord): string {
+  const { document: _d, ir: _i, ...rest } = run
+  return JSON.stringify(rest)
 }
