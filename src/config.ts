@@ -26,6 +26,7 @@ export const ENV = {
   databaseSchema: 'AOB_DATABASE_SCHEMA',
   visibilityMs: 'AOB_VISIBILITY_MS',
   concurrency: 'AOB_CONCURRENCY',
+  maxJsonDepth: 'AOB_MAX_JSON_DEPTH',
 } as const
 
 export const ROLES = ['admin', 'operator', 'viewer'] as const
@@ -84,7 +85,11 @@ export function parseConfig(env: Record<string, string | undefined>, overrides: 
     host: nonEmpty(env[ENV.host]) ?? '127.0.0.1',
     port: intVar(env, ENV.port, 7070, 0, 65535),
     tokens: parseTokens(env[ENV.tokens]),
-    limits: { ...DEFAULT_LIMITS, maxAgentsPerRun: intVar(env, ENV.maxAgentsPerRun, DEFAULT_LIMITS.maxAgentsPerRun, 0, 1000) },
+    limits: {
+      ...DEFAULT_LIMITS,
+      maxAgentsPerRun: intVar(env, ENV.maxAgentsPerRun, DEFAULT_LIMITS.maxAgentsPerRun, 0, 1000),
+      maxJsonDepth: intVar(env, ENV.maxJsonDepth, DEFAULT_LIMITS.maxJsonDepth, 8, 1024),
+    },
     logLevel,
     bodyLimitBytes: intVar(env, ENV.bodyLimit, 2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     httpAllow: (env[ENV.httpAllow] ?? '').split(',').map((s) => s.trim()).filter(Boolean),

@@ -2,6 +2,7 @@
  * A copy-on-write view of a run's state while the engine computes one transition.
  * @module
  */
+import { dict, dictOf, own } from '../model/dict.ts'
 import type { Ir } from '../model/ir.ts'
 import type { ExpressionContext, NewEvent, NodeState, PatchRecord, RunRecord, RunState, Task, Transition } from './state.ts'
 
@@ -30,7 +31,7 @@ export class Draft {
   /** The node's current state, read only. */
   peek(id: string): NodeState | undefined {
     if (this.changed.has(id)) return this.changed.get(id) ?? undefined
-    return this.base.nodes[id]
+    return own(this.base.nodes, id)
   }
 
   /** The node's state, writable; recorded as changed. */
@@ -73,7 +74,7 @@ export class Draft {
   /** `{ input, nodes: {id: {output, status}}, run }`, shared by the calls until a node changes. */
   context(): ExpressionContext {
     if (this.contextCache) return this.contextCache
-    const nodes: ExpressionContext['nodes'] = {}
+    const nodes: ExpressionContext['nodes'] = dict()
     for (const id of this.nodeIds()) {
       const n = this.peek(id) as NodeState
       nodes[id] = { output: n.output ?? null, status: n.status }
@@ -85,7 +86,7 @@ export class Draft {
   toTransition(): Transition {
     const loopsChanged = JSON.stringify(this.run.loops) !== JSON.stringify(this.base.run.loops)
     const run = loopsChanged ? { ...this.runChanges, loops: this.run.loops } : this.runChanges
-    const t: Transition = { run, nodes: Object.fromEntries(this.changed), events: this.events, tasks: this.tasks }
+    const t: Transition = { run, nodes: dictOf(this.changed), events: this.events, tasks: this.tasks }
     if (this.patch) t.patch = this.patch
     return t
   }

@@ -7,6 +7,7 @@
  */
 import jsonpatch, { type Operation as JsonPatchOperation } from 'fast-json-patch'
 import * as v from 'valibot'
+import { strictObject, variant } from '../model/schema.ts'
 import { AobError, ErrorCode } from '../errors.ts'
 import { newPatchId } from '../ids.ts'
 import { compileWorkflow } from '../model/ir.ts'
@@ -25,15 +26,15 @@ const Pointer = v.pipe(
   v.regex(/^\/(nodes|edges)(\/.*)?$/, 'must be a JSON pointer under /nodes or /edges'),
   v.check((p) => !/\/(__proto__|constructor|prototype)(\/|$)/.test(p), 'must not name __proto__, constructor or prototype')
 )
-const Operation = v.variant('op', [
-  v.strictObject({ op: v.literal('add'), path: Pointer, value: v.unknown() }),
-  v.strictObject({ op: v.literal('remove'), path: Pointer }),
-  v.strictObject({ op: v.literal('replace'), path: Pointer, value: v.unknown() }),
-  v.strictObject({ op: v.literal('move'), from: Pointer, path: Pointer }),
-  v.strictObject({ op: v.literal('copy'), from: Pointer, path: Pointer }),
-  v.strictObject({ op: v.literal('test'), path: Pointer, value: v.unknown() }),
+const Operation = variant('op', [
+  v.strictObject({ op: v.literal('add'), path: Pointer, value: v.unknown() }), // variant option: the variant checks the object
+  v.strictObject({ op: v.literal('remove'), path: Pointer }), // variant option: the variant checks the object
+  v.strictObject({ op: v.literal('replace'), path: Pointer, value: v.unknown() }), // variant option: the variant checks the object
+  v.strictObject({ op: v.literal('move'), from: Pointer, path: Pointer }), // variant option: the variant checks the object
+  v.strictObject({ op: v.literal('copy'), from: Pointer, path: Pointer }), // variant option: the variant checks the object
+  v.strictObject({ op: v.literal('test'), path: Pointer, value: v.unknown() }), // variant option: the variant checks the object
 ])
-export const PatchRequest = v.strictObject({
+export const PatchRequest = strictObject({
   operations: v.pipe(v.array(Operation), v.minLength(1, 'at least one operation'), v.maxLength(MAX_PATCH_OPERATIONS, `at most ${MAX_PATCH_OPERATIONS} operations`)),
   reason: v.optional(v.pipe(v.string(), v.maxLength(2000))),
 })

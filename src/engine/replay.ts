@@ -4,6 +4,7 @@
  * @module
  */
 import { AobError, ErrorCode } from '../errors.ts'
+import { own } from '../model/dict.ts'
 import { descendants } from '../model/ir.ts'
 import type { Draft } from './draft.ts'
 import { activate, settle } from './route.ts'
@@ -12,7 +13,7 @@ import type { RunState } from './state.ts'
 /** The replay roots: `from`, or else every failed or cancelled node of the old run. */
 export function replayRoots(old: RunState, from?: string): string[] {
   if (from !== undefined) {
-    if (!old.run.ir.nodes[from]) throw new AobError(ErrorCode.InvalidInput, `node "${from}" is not in run ${old.run.id}`, [{ path: '/from', message: 'unknown node' }])
+    if (!own(old.run.ir.nodes, from)) throw new AobError(ErrorCode.InvalidInput, `node "${from}" is not in run ${old.run.id}`, [{ path: '/from', message: 'unknown node' }])
     return [from]
   }
   const roots = Object.entries(old.nodes)

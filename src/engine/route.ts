@@ -7,6 +7,7 @@
 import { AobError, ErrorCode, type ErrorData } from '../errors.ts'
 import { evaluateExpression } from '../expr/expression.ts'
 import { renderTemplates } from '../expr/template.ts'
+import { dict } from '../model/dict.ts'
 import { descendants, type IrEdge } from '../model/ir.ts'
 import { KNOWN_NODE_TYPES } from '../model/node-configs.ts'
 import type { Draft } from './draft.ts'
@@ -111,7 +112,7 @@ export function settle(d: Draft): void {
     d.emit('run_failed', undefined, { error: d.run.error })
     return
   }
-  const output: Record<string, unknown> = {}
+  const output = dict<unknown>()
   for (const id of ids) {
     const n = d.peek(id)
     if (n?.status === 'succeeded' && !n.took) output[id] = n.output ?? null

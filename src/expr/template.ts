@@ -4,6 +4,7 @@
  * @module
  */
 import { AobError, ErrorCode } from '../errors.ts'
+import { dict } from '../model/dict.ts'
 import { evaluateExpression, expressionSyntaxError } from './expression.ts'
 
 const PLACEHOLDER = /\{\{([\s\S]*?)\}\}/g
@@ -43,7 +44,7 @@ export async function renderTemplates(value: unknown, context: unknown, path = '
     return out
   }
   if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {}
+    const out = dict<unknown>()
     for (const [k, v] of Object.entries(value)) out[k] = await renderTemplates(v, context, `${path}/${k}`)
     return out
   }

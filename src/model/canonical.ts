@@ -1,5 +1,6 @@
 /** Canonical JSON (sorted keys) and content-address ids for workflow documents. @module */
 import type { WorkflowId } from '../ids.ts'
+import { dict } from './dict.ts'
 
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortKeys(value))
@@ -8,7 +9,7 @@ export function canonicalJson(value: unknown): string {
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys)
   if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {}
+    const out = dict<unknown>()
     for (const k of Object.keys(value).sort()) {
       const v = (value as Record<string, unknown>)[k]
       if (v !== undefined) out[k] = sortKeys(v)

@@ -4,6 +4,7 @@
  * backend can store it as one value.
  * @module
  */
+import { dict, dictOf } from './dict.ts'
 import type { Workflow } from './workflow.ts'
 
 export interface IrNode {
@@ -43,9 +44,9 @@ export const DEFAULT_RETRY = { max_attempts: 1, backoff_ms: 1_000, max_backoff_m
 
 /** Compiles a validated document. */
 export function compileWorkflow(wf: Workflow): Ir {
-  const nodes: Record<string, IrNode> = {}
-  const out: Record<string, number[]> = {}
-  const incoming: Record<string, number[]> = {}
+  const nodes = dict<IrNode>()
+  const out = dict<number[]>()
+  const incoming = dict<number[]>()
   for (const n of wf.nodes) {
     nodes[n.id] = {
       id: n.id,
@@ -69,6 +70,11 @@ export function compileWorkflow(wf: Workflow): Ir {
   })
   const starts = wf.nodes.filter((n) => incoming[n.id].length === 0).map((n) => n.id)
   return { name: wf.name, nodes, edges, out, in: incoming, starts, patch_policy: wf.patch_policy ?? 'auto' }
+}
+
+/** An IR read back from JSON, its id-keyed records made null-prototype again (see dict.ts). */
+export function reviveIr(ir: Ir): Ir {
+  return { ...ir, nodes: dictOf(ir.nodes), out: dictOf(ir.out), in: dictOf(ir.in) }
 }
 
 /** Nodes reachable from `root` over non-loop edges, `root` included. */

@@ -4,6 +4,7 @@
  * @module
  */
 import * as v from 'valibot'
+import { record, strictObject } from './schema.ts'
 import type { ErrorDetail } from '../errors.ts'
 import { pipelineErrors } from '../pipeline/pipeline.ts'
 
@@ -14,25 +15,25 @@ export interface NodeTypeDefinition {
 }
 
 const ms = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(86_400_000))
-const stringMap = v.record(v.string(), v.string())
+const stringMap = record(v.string(), v.string())
 
 export const NODE_TYPES: Record<string, NodeTypeDefinition> = {
   noop: {
-    config: v.strictObject({ output: v.optional(v.unknown()) }),
+    config: strictObject({ output: v.optional(v.unknown()) }),
   },
   sleep: {
-    config: v.strictObject({ ms, output: v.optional(v.unknown()) }),
+    config: strictObject({ ms, output: v.optional(v.unknown()) }),
   },
   transform: {
-    config: v.strictObject({ input: v.optional(v.unknown()), pipeline: v.array(v.unknown()) }),
+    config: strictObject({ input: v.optional(v.unknown()), pipeline: v.array(v.unknown()) }),
     check: (config) => pipelineErrors(config.pipeline, '/pipeline'),
   },
   http: {
-    config: v.strictObject({
+    config: strictObject({
       method: v.optional(v.picklist(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])),
       url: v.pipe(v.string(), v.minLength(1), v.maxLength(8192)),
       headers: v.optional(stringMap),
-      query: v.optional(v.record(v.string(), v.union([v.string(), v.number(), v.boolean()]))),
+      query: v.optional(record(v.string(), v.union([v.string(), v.number(), v.boolean()]))),
       body: v.optional(v.unknown()),
       response: v.optional(v.picklist(['auto', 'json', 'text'])),
       timeout_ms: v.optional(ms),
@@ -41,7 +42,7 @@ export const NODE_TYPES: Record<string, NodeTypeDefinition> = {
     }),
   },
   hitl: {
-    config: v.strictObject({
+    config: strictObject({
       prompt: v.pipe(v.string(), v.minLength(1), v.maxLength(16_384)),
       timeout_ms: v.optional(ms),
       on_timeout: v.optional(v.picklist(['approve', 'reject', 'fail'])),
@@ -50,7 +51,7 @@ export const NODE_TYPES: Record<string, NodeTypeDefinition> = {
     }),
   },
   agent: {
-    config: v.strictObject({
+    config: strictObject({
       instructions: v.pipe(v.string(), v.minLength(1), v.maxLength(65_536)),
       model: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(200))),
       tools: v.optional(

@@ -8,6 +8,7 @@ import type { ErrorDetail } from '../errors.ts'
 import { expressionSyntaxError } from '../expr/expression.ts'
 import { templateErrors } from '../expr/template.ts'
 import { issuesToDetails } from './issues.ts'
+import { jsonProblem } from './json-bounds.ts'
 import { NODE_TYPES } from './node-configs.ts'
 import { DEFAULT_LIMITS, WorkflowSchema, type Limits, type Workflow } from './workflow.ts'
 
@@ -28,7 +29,12 @@ export function validateWorkflow(doc: unknown, limits: Limits = DEFAULT_LIMITS):
     errors.push({ path: '/', message: 'a workflow must be a JSON object' })
     return done()
   }
-  const bytes = new TextEncoder().encode(JSON.stringify(doc)).length
+  const deep = jsonProblem(doc, limits.maxJsonDepth)
+  if (deep) {
+    errors.push(deep)
+    return done()
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(doc))
   if (bytes > limits.maxDocumentBytes) {
     errors.push({ path: '/', message: `document is ${bytes} bytes, over the limit of ${limits.maxDocumentBytes}` })
     return done()

@@ -3,19 +3,40 @@ import type { Context } from 'hono'
 import * as v from 'valibot'
 import { AobError, ErrorCode } from '../errors.ts'
 import { issuesToDetails } from '../model/issues.ts'
+import { jsonProblem } from '../model/json-bounds.ts'
 
-/** The body as JSON; malformed JSON is a 400, never a 500. An optional body reads as `{}`. */
-export async function readJson(c: Context, opts: { optional?: boolean } = {}): Promise<unknown> {
+export interface ReadJsonOptions {
+  /** Nesting limit of the body (Limits.maxJsonDepth). */
+  maxDepth: number
+  /** An empty body reads as `{}`. */
+  optional?: boolean
+  /** The body is a workflow document: a body out of bounds is an invalid workflow (422). */
+  document?: boolean
+}
+
+/**
+ * The body as JSON, whatever its Content-Type says (curl -d sends form encoding). Malformed
+ * JSON is a 400, never a 500; so is a body nested deeper than the limit or holding strings no
+ * store can keep (422 for a document), checked before anything recurses into it.
+ */
+export async function readJson(c: Context, opts: ReadJsonOptions): Promise<unknown> {
   const text = await c.req.text()
   if (text.trim() === '') {
     if (opts.optional) return {}
     throw new AobError(ErrorCode.InvalidJson, 'request body is empty; expected JSON')
   }
+  let value: unknown
   try {
-    return JSON.parse(text)
+    value = JSON.parse(text)
   } catch (e) {
     throw new AobError(ErrorCode.InvalidJson, `request body is not valid JSON: ${(e as Error).message}`)
   }
+  const problem = jsonProblem(value, opts.maxDepth)
+  if (problem) {
+    const code = opts.document ? ErrorCode.InvalidWorkflow : ErrorCode.BadRequest
+    throw new AobError(code, `request body is out of bounds: ${problem.message}`, [problem])
+  }
+  return value
 }
 
 /** Parses `value` with `schema`, or throws 400 with details. */

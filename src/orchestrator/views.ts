@@ -1,5 +1,6 @@
 /** The API's JSON shapes of runs and their nodes. @module */
 import type { PatchRecord, RunRecord, RunState } from '../engine/state.ts'
+import { dict } from '../model/dict.ts'
 
 export function runSummary(r: RunRecord) {
   return {
@@ -15,7 +16,7 @@ export function runSummary(r: RunRecord) {
 
 export function runView(state: RunState, patches: PatchRecord[]) {
   const { run } = state
-  const nodes: Record<string, unknown> = {}
+  const nodes = dict<unknown>()
   for (const id of Object.keys(run.ir.nodes)) {
     const n = state.nodes[id]
     if (!n) continue

@@ -1,4 +1,5 @@
 /** Tables as pipelines see them: arrays of plain objects, with bounds. @module */
+import { own } from '../model/dict.ts'
 
 export const MAX_ROWS = 100_000
 /** Wall-clock budget of one step over a table. */
@@ -21,7 +22,7 @@ export function field(row: unknown, path: string): unknown {
   let cur: unknown = row
   for (const key of path.split('.')) {
     if (cur === null || typeof cur !== 'object') return undefined
-    cur = (cur as Record<string, unknown>)[key]
+    cur = own(cur as Record<string, unknown>, key)
   }
   return cur
 }

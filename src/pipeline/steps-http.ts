@@ -1,15 +1,16 @@
 /** http_request: one guarded HTTP call; its output is the response body (or the whole response). */
 import * as v from 'valibot'
+import { record, strictObject } from '../model/schema.ts'
 import { httpCall, type HttpCallSpec } from '../net/http-call.ts'
 import type { StepDefinition } from './step.ts'
 
 const http_request: StepDefinition = {
-  schema: v.strictObject({
+  schema: strictObject({
     op: v.literal('http_request'),
     method: v.optional(v.picklist(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])),
     url: v.pipe(v.string(), v.minLength(1), v.maxLength(8192)),
-    headers: v.optional(v.record(v.string(), v.string())),
-    query: v.optional(v.record(v.string(), v.union([v.string(), v.number(), v.boolean()]))),
+    headers: v.optional(record(v.string(), v.string())),
+    query: v.optional(record(v.string(), v.union([v.string(), v.number(), v.boolean()]))),
     body: v.optional(v.unknown()),
     /** Send the current value as the JSON body. */
     body_from_value: v.optional(v.boolean()),

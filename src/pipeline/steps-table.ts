@@ -4,16 +4,18 @@
  * @module
  */
 import * as v from 'valibot'
+import { dictOf } from '../model/dict.ts'
+import { record, strictObject } from '../model/schema.ts'
 import { evaluateExpression, expressionSyntaxError } from '../expr/expression.ts'
 import { compareValues, deadline, field, MAX_ROWS, requireField, rowsOf, type Row } from './rows.ts'
 import type { StepContext, StepDefinition } from './step.ts'
 
 const Field = v.pipe(v.string(), v.minLength(1), v.maxLength(256))
 const Order = v.picklist(['asc', 'desc'])
-const SortKey = v.union([Field, v.strictObject({ field: Field, order: v.optional(Order) })])
+const SortKey = v.union([Field, strictObject({ field: Field, order: v.optional(Order) })])
 
 const table_sort: StepDefinition = {
-  schema: v.strictObject({ op: v.literal('table_sort'), by: v.union([SortKey, v.pipe(v.array(SortKey), v.minLength(1), v.maxLength(16))]), order: v.optional(Order), nulls: v.optional(v.picklist(['first', 'last'])) }),
+  schema: strictObject({ op: v.literal('table_sort'), by: v.union([SortKey, v.pipe(v.array(SortKey), v.minLength(1), v.maxLength(16))]), order: v.optional(Order), nulls: v.optional(v.picklist(['first', 'last'])) }),
   async run(step, value) {
     const rows = rowsOf(value, 'table_sort')
     const keys = (Array.isArray(step.by) ? step.by : [step.by]).map((k) => (typeof k === 'string' ? { field: k, order: (step.order as string) ?? 'asc' } : { order: 'asc', ...(k as object) })) as { field: string; order: string }[]
@@ -37,7 +39,7 @@ const table_sort: StepDefinition = {
   },
 }
 
-const Condition = v.strictObject({
+const Condition = strictObject({
   field: Field,
   op: v.picklist(['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'nin', 'contains', 'exists']),
   value: v.optional(v.unknown()),
@@ -71,7 +73,7 @@ function holds(row: Row, c: ConditionT): boolean {
 }
 
 const table_filter: StepDefinition = {
-  schema: v.strictObject({ op: v.literal('table_filter'), where: v.optional(v.pipe(v.array(Condition), v.minLength(1), v.maxLength(32))), expr: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(4096))) }),
+  schema: strictObject({ op: v.literal('table_filter'), where: v.optional(v.pipe(v.array(Condition), v.minLength(1), v.maxLength(32))), expr: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(4096))) }),
   check(step) {
     if ((step.where === undefined) === (step.expr === undefined)) return [{ path: '', message: 'table_filter needs exactly one of "where" (conditions) or "expr" (a JSONata predicate)' }]
     const err = typeof step.expr === 'string' ? expressionSyntaxError(step.expr) : null
@@ -94,7 +96,7 @@ const table_filter: StepDefinition = {
 }
 
 const table_select: StepDefinition = {
-  schema: v.strictObject({ op: v.literal('table_select'), fields: v.union([v.pipe(v.array(Field), v.minLength(1), v.maxLength(256)), v.record(Field, Field)]) }),
+  schema: strictObject({ op: v.literal('table_select'), fields: v.union([v.pipe(v.array(Field), v.minLength(1), v.maxLength(256)), record(Field, Field)]) }),
   async run(step, value) {
     const rows = rowsOf(value, 'table_select')
     const pairs: [string, string][] = Array.isArray(step.fields) ? (step.fields as string[]).map((f) => [f, f]) : Object.entries(step.fields as Record<string, string>)
@@ -104,7 +106,7 @@ const table_select: StepDefinition = {
 }
 
 const top_k: StepDefinition = {
-  schema: v.strictObject({ op: v.literal('top_k'), k: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_ROWS)), by: v.optional(Field), order: v.optional(Order) }),
+  schema: strictObject({ op: v.literal('top_k'), k: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_ROWS)), by: v.optional(Field), order: v.optional(Order) }),
   async run(step, value, ctx) {
     const rows = rowsOf(value, 'top_k')
     const k = Number(step.k)
@@ -114,10 +116,10 @@ const top_k: StepDefinition = {
   },
 }
 
-const Aggregate = v.strictObject({ op: v.picklist(['count', 'sum', 'avg', 'min', 'max']), field: v.optional(Field) })
+const Aggregate = strictObject({ op: v.picklist(['count', 'sum', 'avg', 'min', 'max']), field: v.optional(Field) })
 
 const groupby: StepDefinition = {
-  schema: v.strictObject({ op: v.literal('groupby'), by: v.union([Field, v.pipe(v.array(Field), v.minLength(1), v.maxLength(16))]), aggregates: v.record(Field, Aggregate) }),
+  schema: strictObject({ op: v.literal('groupby'), by: v.union([Field, v.pipe(v.array(Field), v.minLength(1), v.maxLength(16))]), aggregates: record(Field, Aggregate) }),
   check(step) {
     const aggs = (step.aggregates ?? {}) as Record<string, { op: string; field?: string }>
     return Object.entries(aggs)
@@ -141,7 +143,7 @@ const groupby: StepDefinition = {
       g.rows.push({ row, index })
     })
     return [...groups.values()].map((g) => {
-      const out: Row = { ...g.keys }
+      const out: Row = dictOf(g.keys)
       for (const [name, a] of aggs) out[name] = aggregate(a.op, a.field, g.rows)
       return out
     })
@@ -162,10 +164,10 @@ function aggregate(op: string, path: string | undefined, rows: { row: Row; index
   return op === 'sum' ? sum : values.length ? sum / values.length : null
 }
 
-const JoinOn = v.union([Field, v.strictObject({ left: Field, right: Field })])
+const JoinOn = v.union([Field, strictObject({ left: Field, right: Field })])
 
 const join: StepDefinition = {
-  schema: v.strictObject({ op: v.literal('join'), with: v.pipe(v.string(), v.minLength(1), v.maxLength(4096)), on: JoinOn, how: v.optional(v.picklist(['inner', 'left'])), prefix: v.optional(v.pipe(v.string(), v.maxLength(64))) }),
+  schema: strictObject({ op: v.literal('join'), with: v.pipe(v.string(), v.minLength(1), v.maxLength(4096)), on: JoinOn, how: v.optional(v.picklist(['inner', 'left'])), prefix: v.optional(v.pipe(v.string(), v.maxLength(64))) }),
   check(step) {
     const err = expressionSyntaxError(String(step.with))
     return err ? [{ path: '/with', message: err }] : []
@@ -180,17 +182,19 @@ const join: StepDefinition = {
     const index = new Map<string, Row[]>()
     for (const r of right) {
       const k = JSON.stringify(field(r, on.right) ?? null)
-      index.set(k, [...(index.get(k) ?? []), r])
+      const list = index.get(k)
+      if (list) list.push(r)
+      else index.set(k, [r])
     }
     const tick = deadline(ctx.signal)
     const out: Row[] = []
     for (const l of left) {
       tick()
       const matches = index.get(JSON.stringify(field(l, on.left) ?? null)) ?? []
-      if (matches.length === 0 && step.how === 'left') out.push({ ...l })
+      if (matches.length === 0 && step.how === 'left') out.push(dictOf(l))
       for (const r of matches) {
-        const merged: Row = { ...l }
-        for (const [k, v] of Object.entries(r)) merged[k in l && k !== on.right ? `${prefix}${k}` : k] = v
+        const merged: Row = dictOf(l)
+        for (const [k, v] of Object.entries(r)) merged[Object.hasOwn(l, k) && k !== on.right ? `${prefix}${k}` : k] = v
         out.push(merged)
       }
       if (out.length > MAX_ROWS) throw new Error(`join produced more than ${MAX_ROWS} rows (many-to-many keys?)`)

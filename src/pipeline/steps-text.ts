@@ -7,6 +7,8 @@
 import { DateTime, IANAZone } from 'luxon'
 import { RE2JS } from 're2js'
 import * as v from 'valibot'
+import { dictOf } from '../model/dict.ts'
+import { strictObject } from '../model/schema.ts'
 import { deadline, describe, field, rowsOf, type Row } from './rows.ts'
 import type { StepDefinition } from './step.ts'
 
@@ -35,14 +37,14 @@ async function mapText(step: Record<string, unknown>, value: unknown, op: string
   const into = String(step.into ?? step.field)
   return rowsOf(value, op).map((row, i) => {
     tick()
-    const out: Row = { ...row }
+    const out: Row = dictOf(row)
     out[into] = fn(field(row, path), `row ${i} field "${path}"`)
     return out
   })
 }
 
 const regex_extract: StepDefinition = {
-  schema: v.strictObject({
+  schema: strictObject({
     op: v.literal('regex_extract'),
     pattern: v.pipe(v.string(), v.minLength(1), v.maxLength(4096)),
     flags: v.optional(v.pipe(v.string(), v.regex(/^[ims]*$/, 'flags are some of i, m, s'))),
@@ -83,7 +85,7 @@ const regex_extract: StepDefinition = {
 }
 
 const parse_date: StepDefinition = {
-  schema: v.strictObject({
+  schema: strictObject({
     op: v.literal('parse_date'),
     formats: v.optional(v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(100))), v.maxLength(20))),
     zone: v.optional(v.pipe(v.string(), v.maxLength(64))),

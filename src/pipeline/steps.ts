@@ -4,6 +4,7 @@
  * @module
  */
 import * as v from 'valibot'
+import { strictObject } from '../model/schema.ts'
 import { evaluateExpression, expressionSyntaxError } from '../expr/expression.ts'
 import type { StepDefinition } from './step.ts'
 import { HTTP_STEPS } from './steps-http.ts'
@@ -13,7 +14,7 @@ import { TEXT_STEPS } from './steps-text.ts'
 export type { StepContext, StepDefinition } from './step.ts'
 
 const transform: StepDefinition = {
-  schema: v.strictObject({
+  schema: strictObject({
     op: v.literal('transform'),
     expr: v.pipe(v.string(), v.minLength(1), v.maxLength(16_384)),
   }),

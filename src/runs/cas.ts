@@ -6,6 +6,7 @@
  */
 import type { RunState, Transition } from '../engine/state.ts'
 import type { Store } from '../ports/store.ts'
+import { dict, dictOf } from '../model/dict.ts'
 
 export const CAS_THRESHOLD_BYTES = 64 * 1024
 
@@ -32,7 +33,7 @@ export async function offloadOutputs(store: Store, t: Transition): Promise<Trans
     return ref
   }
   let changed = false
-  const nodes: Transition['nodes'] = {}
+  const nodes: Transition['nodes'] = dict()
   for (const [id, node] of Object.entries(t.nodes)) {
     // An output read back from the CAS keeps its ref (the engine drops the ref when it sets a new one).
     const ref = node?.output_ref && node.output !== undefined ? node.output_ref : node ? await offload(node.output) : null
@@ -53,7 +54,7 @@ export async function offloadOutputs(store: Store, t: Transition): Promise<Trans
   )
   let run = t.run
   if (t.run.output && typeof t.run.output === 'object') {
-    const output: Record<string, unknown> = {}
+    const output = dict<unknown>()
     for (const [id, value] of Object.entries(t.run.output as Record<string, unknown>)) {
       const ref = await offload(value)
       output[id] = ref ? { output_ref: ref } : value
@@ -68,7 +69,7 @@ export async function offloadOutputs(store: Store, t: Transition): Promise<Trans
 export async function resolveOutputs(store: Store, state: RunState): Promise<RunState> {
   const refs = Object.entries(state.nodes).filter(([, n]) => n.output_ref && n.output === undefined)
   if (refs.length === 0) return state
-  const nodes = { ...state.nodes }
+  const nodes = dictOf(state.nodes)
   for (const [id, node] of refs) {
     const data = await store.getBlob(node.output_ref as string)
     nodes[id] = { ...node, output: data === null ? null : JSON.parse(data) }
@@ -85,7 +86,7 @@ export async function loadResolved(store: Store, id: string): Promise<RunState |
 /** The run output with each `{output_ref}` entry read back from the CAS. */
 export async function resolveRunOutput(store: Store, output: unknown): Promise<unknown> {
   if (!output || typeof output !== 'object') return output
-  const out: Record<string, unknown> = {}
+  const out = dict<unknown>()
   for (const [id, value] of Object.entries(output as Record<string, unknown>)) {
     const ref = value && typeof value === 'object' && 'output_ref' in value ? String((value as { output_ref: unknown }).output_ref) : null
     const data = ref ? await store.getBlob(ref) : null

@@ -13,6 +13,7 @@ import { compileWorkflow } from '../model/ir.ts'
 import type { Workflow } from '../model/workflow.ts'
 import { offloadOutputs } from './cas.ts'
 import { announce } from './transact.ts'
+import { dict } from '../model/dict.ts'
 
 export interface CreateRunOptions {
   workflowId: string
@@ -45,7 +46,7 @@ export async function createRun(kernel: Pick<Kernel, 'store' | 'bus'>, opts: Cre
     updated_at: now,
     finished_at: null,
   }
-  const nodes: Record<string, NodeState> = {}
+  const nodes = dict<NodeState>()
   for (const id of Object.keys(run.ir.nodes)) nodes[id] = newNodeState()
   const draft = new Draft({ run, nodes })
   if (opts.replay) await startReplay(draft, opts.replay.of, replayRoots(opts.replay.of, opts.replay.from))

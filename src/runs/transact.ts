@@ -17,6 +17,7 @@ import type { Kernel } from '../kernel.ts'
 import { CHANNELS, TOPICS } from '../ports/bus.ts'
 import { loadResolved, offloadOutputs } from './cas.ts'
 import { createKeyedMutex } from './mutex.ts'
+import { dictOf } from '../model/dict.ts'
 
 const MAX_ATTEMPTS = 20
 const CACHE_LIMIT = 10_000
@@ -92,7 +93,7 @@ function remember(key: string, state: RunState): void {
 
 /** The state after `t` committed on top of `state`. */
 function applied(state: RunState, t: Transition, eventCount: number): RunState {
-  const nodes = { ...state.nodes }
+  const nodes = dictOf(state.nodes)
   for (const [id, node] of Object.entries(t.nodes)) {
     if (node === null) delete nodes[id]
     else nodes[id] = node

@@ -9,6 +9,8 @@ import type { RunId } from '../../ids.ts'
 import type { NodeState, PatchRecord, RunEvent, RunRecord, RunState, Transition } from '../../engine/state.ts'
 import type { NewRun, RunFilter, Store, StoredWorkflow, TagMove, TagRecord } from '../../ports/store.ts'
 import { migrateSqlite } from './sqlite-migrations.ts'
+import { dict } from '../../model/dict.ts'
+import { reviveIr } from '../../model/ir.ts'
 
 type Row = Record<string, string | number | null>
 
@@ -69,7 +71,7 @@ export function createSqliteStore(path: string): Store {
     let ir = irs.get(key)
     if (!ir) {
       const row = q('SELECT document, ir FROM run_irs WHERE run_id = ? AND ir_version = ?').get(rest.id, rest.ir_version)
-      ir = { document: JSON.parse(row?.document as string), ir: JSON.parse(row?.ir as string) }
+      ir = { document: JSON.parse(row?.document as string), ir: reviveIr(JSON.parse(row?.ir as string)) }
       if (irs.size >= 5_000) irs.delete(irs.keys().next().value as string)
       irs.set(key, ir)
     }
@@ -171,7 +173,7 @@ export function createSqliteStore(path: string): Store {
     async loadRun(id) {
       const run = getRunRecord(id)
       if (!run) return null
-      const nodes: Record<string, NodeState> = {}
+      const nodes = dict<NodeState>()
       for (const r of q('SELECT node_id, state FROM run_nodes WHERE run_id = ?').all(id)) {
         nodes[r.node_id as string] = JSON.parse(r.state as string)
       }

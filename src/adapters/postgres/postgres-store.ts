@@ -12,6 +12,8 @@ import type { Ir } from '../../model/ir.ts'
 import type { Workflow } from '../../model/workflow.ts'
 import type { NodeState, PatchRecord, RunEvent, RunRecord, Transition } from '../../engine/state.ts'
 import type { Store, StoredWorkflow, TagMove, TagRecord } from '../../ports/store.ts'
+import { dict, dictOf } from '../../model/dict.ts'
+import { reviveIr } from '../../model/ir.ts'
 
 export interface PostgresStoreOptions {
   /** Tables are looked up in this schema (tests isolate with one schema per file). */
@@ -39,8 +41,9 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
     const [row] = await sql<{ document: Workflow; ir: Ir }[]>`SELECT document, ir FROM run_irs WHERE run_id = ${runId} AND ir_version = ${irVersion}`
     if (!row) throw new AobError(ErrorCode.Internal, `[aob] [postgres-store] run ${runId} has no IR version ${irVersion}`)
     if (irCache.size >= IR_CACHE_LIMIT) irCache.delete(irCache.keys().next().value as string)
-    irCache.set(key, row)
-    return row
+    const version = { document: row.document, ir: reviveIr(row.ir) }
+    irCache.set(key, version)
+    return version
   }
 
   const toRecord = async (row: RunRow): Promise<RunRecord> => {
@@ -53,7 +56,7 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
     const ts = new Date().toISOString()
     const events: RunEvent[] = t.events.map((e, i) => ({ seq: run.last_seq + i + 1, run_id: run.id, ts, type: e.type, data: e.data, ...(e.node_id !== undefined ? { node_id: e.node_id } : {}) }))
     const next = { ...run, ...t.run }
-    const nodes: Record<string, NodeState> = {}
+    const nodes = dict<NodeState>()
     const removed: string[] = []
     for (const [id, state] of Object.entries(t.nodes)) {
       if (state === null) removed.push(id)
@@ -197,7 +200,7 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
         SELECT r.*, (SELECT jsonb_object_agg(n.node_id, n.state) FROM run_nodes n WHERE n.run_id = r.id) AS nodes
           FROM runs r WHERE r.id = ${id}`
       if (!row) return null
-      return { run: await toRecord(row), nodes: row.nodes ?? {} }
+      return { run: await toRecord(row), nodes: dictOf(row.nodes ?? {}) }
     },
     async commitTransition(base, t) {
       return enqueue(base, t)

@@ -1,6 +1,7 @@
 /** /runs: create, list, get, cancel, patch, replay, and /patches. @module */
 import { Hono } from 'hono'
 import * as v from 'valibot'
+import { isJsonObject, strictObject } from '../../model/schema.ts'
 import { cancelRun } from '../../engine/route.ts'
 import { patchRun, PatchRequest, rejectPatch } from '../../engine/patch.ts'
 import { RunStatus, type PatchRecord } from '../../engine/state.ts'
@@ -17,16 +18,18 @@ import { requireRole, type AuthEnv } from '../auth.ts'
 import { intParam, parseBody, readJson } from '../request.ts'
 import { patchView, runSummary, runView } from '../views.ts'
 
-const CreateRunBody = v.strictObject({
-  workflow: v.union([v.pipe(v.string(), v.minLength(1), v.maxLength(200)), v.record(v.string(), v.unknown())], 'must be a workflow id, a tag name, or a workflow document'),
+const CreateRunBody = strictObject({
+  workflow: v.union([v.pipe(v.string(), v.minLength(1), v.maxLength(200)), v.custom<Record<string, unknown>>(isJsonObject)], 'must be a workflow id, a tag name, or a workflow document'),
+  // The document itself is checked by the one validation path every document takes (storeWorkflow).,
   input: v.optional(v.unknown()),
   idempotency_key: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(255))),
 })
-const CancelBody = v.strictObject({ reason: v.optional(v.pipe(v.string(), v.maxLength(2000))) })
-const ReplayBody = v.strictObject({ from: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))) })
+const CancelBody = strictObject({ reason: v.optional(v.pipe(v.string(), v.maxLength(2000))) })
+const ReplayBody = strictObject({ from: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))) })
 
 export function runRoutes(kernel: Kernel) {
   const { store, config } = kernel
+  const maxDepth = config.limits.maxJsonDepth
   const app = new Hono<AuthEnv>()
   const runId = (raw: string): RunId => {
     if (!isRunId(raw)) throw new AobError(ErrorCode.RunNotFound, `run ${raw} not found`)
@@ -39,7 +42,7 @@ export function runRoutes(kernel: Kernel) {
   }
 
   app.post('/runs', requireRole('operator'), async (c) => {
-    const body = parseBody(CreateRunBody, await readJson(c))
+    const body = parseBody(CreateRunBody, await readJson(c, { maxDepth }))
     let workflowId: string
     let document: Workflow
     if (typeof body.workflow === 'string') {
@@ -85,14 +88,14 @@ export function runRoutes(kernel: Kernel) {
 
   app.post('/runs/:id/cancel', requireRole('operator'), async (c) => {
     const id = runId(c.req.param('id'))
-    const body = parseBody(CancelBody, await readJson(c, { optional: true }))
+    const body = parseBody(CancelBody, await readJson(c, { maxDepth, optional: true }))
     await transact(kernel, id, (d) => cancelRun(d, body.reason))
     return c.json({ run_id: id, status: 'cancelled' })
   })
 
   app.post('/runs/:id/patch', requireRole('operator'), async (c) => {
     const id = runId(c.req.param('id'))
-    const raw = await readJson(c)
+    const raw = await readJson(c, { maxDepth })
     const body = parseBody(PatchRequest, raw, ErrorCode.InvalidPatch)
     const { value } = await transact(kernel, id, (d) => patchRun(d, body.operations, { reason: body.reason, limits: config.limits }), { durableDispatch: true })
     return c.json({ patch_id: value.id, status: value.status, ir_version: value.ir_version })
@@ -105,7 +108,7 @@ export function runRoutes(kernel: Kernel) {
 
   app.post('/runs/:id/replay', requireRole('operator'), async (c) => {
     const old = await loadRun(c.req.param('id'), true)
-    const body = parseBody(ReplayBody, await readJson(c, { optional: true }))
+    const body = parseBody(ReplayBody, await readJson(c, { maxDepth, optional: true }))
     const { run } = await createRun(kernel, { workflowId: old.run.workflow_id, document: old.run.document, input: old.run.input, replay: { of: old, from: body.from } })
     return c.json({ run_id: run.id, replay_of: old.run.id, status: run.status }, 201)
   })

@@ -1,6 +1,7 @@
 /** /workflows and /tags. @module */
 import { Hono } from 'hono'
 import * as v from 'valibot'
+import { strictObject } from '../../model/schema.ts'
 import { AobError, ErrorCode } from '../../errors.ts'
 import type { Kernel } from '../../kernel.ts'
 import { validateWorkflow } from '../../model/validate.ts'
@@ -8,24 +9,25 @@ import { checkTagName, resolveWorkflow, storeWorkflow } from '../../runs/workflo
 import { requireRole, type AuthEnv } from '../auth.ts'
 import { intParam, parseBody, readJson } from '../request.ts'
 
-const TagMoveBody = v.strictObject({
+const TagMoveBody = strictObject({
   workflow_id: v.pipe(v.string(), v.regex(/^wf_[0-9a-f]{16}$/, 'must be a workflow id (wf_ + 16 hex digits)')),
   expect: v.optional(v.nullable(v.pipe(v.string(), v.regex(/^wf_[0-9a-f]{16}$/, 'must be a workflow id or null')))),
 })
 
 export function workflowRoutes(kernel: Kernel) {
   const { store, config } = kernel
+  const maxDepth = config.limits.maxJsonDepth
   const app = new Hono<AuthEnv>()
 
   app.post('/workflows/validate', async (c) => {
-    const { valid, errors, warnings } = validateWorkflow(await readJson(c), config.limits)
+    const { valid, errors, warnings } = validateWorkflow(await readJson(c, { maxDepth, document: true }), config.limits)
     return c.json({ valid, errors, warnings })
   })
 
   app.post('/workflows', requireRole('admin'), async (c) => {
     const tag = c.req.query('tag')
     if (tag !== undefined) checkTagName(tag)
-    const doc = await readJson(c)
+    const doc = await readJson(c, { maxDepth, document: true })
     const { id, workflow, created } = await storeWorkflow(store, doc, config.limits)
     if (tag !== undefined) await store.moveTag(tag, id)
     return c.json({ id, name: workflow.name, created, ...(tag !== undefined ? { tag } : {}) }, 201)
@@ -54,7 +56,7 @@ export function workflowRoutes(kernel: Kernel) {
   app.post('/tags/:name/move', requireRole('admin'), async (c) => {
     const name = c.req.param('name')
     checkTagName(name)
-    const body = parseBody(TagMoveBody, await readJson(c))
+    const body = parseBody(TagMoveBody, await readJson(c, { maxDepth }))
     if (!(await store.getWorkflow(body.workflow_id))) throw new AobError(ErrorCode.WorkflowNotFound, `no workflow ${body.workflow_id}`)
     const move = await store.moveTag(name, body.workflow_id, body.expect)
     return c.json(move)
