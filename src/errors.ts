@@ -25,6 +25,7 @@ export const ErrorCode = {
   Timeout: 'TIMEOUT',
   ExpressionError: 'EXPRESSION_ERROR',
   StepFailed: 'STEP_FAILED',
+  InvalidOutput: 'INVALID_OUTPUT',
   Internal: 'INTERNAL',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]

@@ -5,9 +5,11 @@
  * @module
  */
 import { Draft } from '../engine/draft.ts'
-import { applyCompletion, taskFor, type CompletionSignal } from '../engine/route.ts'
+import { applyCompletion, taskFor, type CompletionSignal, type Outcome } from '../engine/route.ts'
 import { isTerminalRun, type RunState } from '../engine/state.ts'
-import type { RunId } from '../ids.ts'
+import { isRunId, type RunId } from '../ids.ts'
+import { own } from '../model/dict.ts'
+import { jsonProblem } from '../model/json-bounds.ts'
 import type { Kernel } from '../kernel.ts'
 import { TOPICS } from '../ports/bus.ts'
 import { loadResolved } from '../runs/cas.ts'
@@ -65,7 +67,13 @@ export async function startCoordinator(kernel: Kernel, opts: CoordinatorOptions 
     consumer: `coordinator-${process.pid}-${crypto.randomUUID().slice(0, 8)}`,
     concurrency: opts.concurrency ?? 128,
     visibilityMs: opts.visibilityMs ?? 30_000,
-    async process({ msg, deliveries }) {
+    async process({ msg: raw, deliveries }) {
+      const msg = checkedSignal(raw, kernel.config.limits.maxJsonDepth)
+      if (!msg) {
+        // Acked and dropped: a message no worker of ours sends must not wedge the consumer.
+        log.error({ message: JSON.stringify(raw)?.slice(0, 500) }, 'malformed completion signal dropped')
+        return
+      }
       try {
         const { value: applied, state } = await transact(kernel, msg.run_id as RunId, (d) => applyCompletion(d, msg))
         if (!applied && deliveries > 1) {
@@ -93,6 +101,22 @@ export async function startCoordinator(kernel: Kernel, opts: CoordinatorOptions 
   }
 }
 
+/**
+ * The signal if it has the shape workers send (else null); an output out of bounds becomes the
+ * node's failure, as the worker runtime would have reported it.
+ */
+function checkedSignal(raw: unknown, maxJsonDepth: number): CompletionSignal | null {
+  const s = raw as CompletionSignal | null
+  if (!s || typeof s !== 'object' || !isRunId(String(s.run_id)) || typeof s.node_id !== 'string' || !Number.isInteger(s.epoch)) return null
+  const o = s.outcome as Outcome | undefined
+  if (!o || (o.kind !== 'done' && o.kind !== 'fail') || (o.kind === 'fail' && (!o.error || typeof o.error.message !== 'string'))) return null
+  if (o.kind === 'done') {
+    const problem = jsonProblem(o.output, maxJsonDepth)
+    if (problem) return { ...s, outcome: { kind: 'fail', error: { code: ErrorCode.InvalidOutput, message: `node output is out of bounds: ${problem.message}`, retryable: false } } }
+  }
+  return s
+}
+
 /** Re-dispatches the current task of every running node of every active run. */
 export async function recoverRuns(kernel: Kernel): Promise<number> {
   let count = 0
@@ -110,7 +134,7 @@ async function redispatchRunning(kernel: Kernel, state: RunState): Promise<numbe
   const draft = new Draft(state)
   let count = 0
   for (const [nodeId, node] of Object.entries(state.nodes)) {
-    if (node.status !== 'running' || !state.run.ir.nodes[nodeId]) continue
+    if (node.status !== 'running' || !own(state.run.ir.nodes, nodeId)) continue
     try {
       await dispatchTask(kernel, await taskFor(draft, nodeId))
       count++

@@ -23,6 +23,7 @@ export const MAX_PATCH_OPERATIONS = 100
 
 const Pointer = v.pipe(
   v.string(),
+  v.maxLength(1024, 'must be at most 1024 characters'),
   v.regex(/^\/(nodes|edges)(\/.*)?$/, 'must be a JSON pointer under /nodes or /edges'),
   v.check((p) => !/\/(__proto__|constructor|prototype)(\/|$)/.test(p), 'must not name __proto__, constructor or prototype')
 )
@@ -47,8 +48,14 @@ export function patchDocument(doc: Workflow, operations: unknown, limits: Limits
   const copy = structuredClone(doc) as unknown as Record<string, unknown>
   if (!Array.isArray(copy.edges)) copy.edges = []
   try {
-    jsonpatch.applyPatch(copy, parsed.output.operations as JsonPatchOperation[], true, true, true)
+    parsed.output.operations.forEach((op, i) => {
+      // RFC 6901/6902 pointers are checked against the document as it stands before this op:
+      // fast-json-patch would read "/nodes/02" or "/nodes/4294967296" as some other index.
+      pointerError(copy, op, i)
+      jsonpatch.applyOperation(copy, op as JsonPatchOperation, true, true, true, i)
+    })
   } catch (e) {
+    if (e instanceof AobError) throw e
     const err = e as { name?: string; message: string; index?: number }
     if (err.name === 'TEST_OPERATION_FAILED') {
       throw new AobError(ErrorCode.PatchConflict, `test operation ${err.index ?? ''} failed: the document differs`)
@@ -137,6 +144,40 @@ export function rejectPatch(d: Draft, patch: PatchRecord): PatchRecord {
   d.emit('log', undefined, { level: 'info', message: `patch ${patch.id} rejected` })
   settle(d)
   return d.patch
+}
+
+const ARRAY_INDEX = /^(0|[1-9][0-9]*)$/
+
+/** Throws INVALID_PATCH when `op`'s path (or from) does not name a place it may use in `doc`. */
+function pointerError(doc: unknown, op: PatchOperation, index: number): void {
+  const check = (pointer: string, field: 'path' | 'from', mustExist: boolean) => {
+    const fail = (message: string) => {
+      throw new AobError(ErrorCode.InvalidPatch, `operation ${index} (${op.op}): ${message}`, [{ path: `/operations/${index}/${field}`, message }])
+    }
+    const segments = pointer.split('/').slice(1).map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))
+    let cur: unknown = doc
+    for (let i = 0; i < segments.length; i++) {
+      const seg = segments[i]
+      const last = i === segments.length - 1
+      if (Array.isArray(cur)) {
+        if (last && !mustExist && seg === '-') return
+        if (!ARRAY_INDEX.test(seg)) fail(`"${seg.slice(0, 40)}" in ${pointer.slice(0, 200)} is not an array index (0, or digits without a leading zero${!mustExist && last ? ', or -' : ''})`)
+        const n = Number(seg)
+        const max = last && !mustExist ? cur.length : cur.length - 1
+        if (!Number.isSafeInteger(n) || n > max) fail(`index ${seg.slice(0, 40)} in ${pointer.slice(0, 200)} is out of bounds (the array has ${cur.length} items)`)
+        cur = cur[n]
+      } else if (cur !== null && typeof cur === 'object') {
+        const has = Object.hasOwn(cur, seg)
+        if (!has && (mustExist || !last)) fail(`${pointer.slice(0, 200)} does not exist in the document`)
+        cur = has ? (cur as Record<string, unknown>)[seg] : undefined
+      } else {
+        fail(`${pointer.slice(0, 200)} goes through a value that is not an object or array`)
+      }
+    }
+  }
+  const adds = op.op === 'add' || op.op === 'move' || op.op === 'copy'
+  if (op.op === 'move' || op.op === 'copy') check(op.from, 'from', true)
+  check(op.path, 'path', !adds)
 }
 
 function firstLine(s: string): string {

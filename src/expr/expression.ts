@@ -1,21 +1,20 @@
 /**
- * JSONata expressions: compiled once (cached), evaluated with bounds on time, depth and size.
- * One language for `when`, `{{ … }}` templates and the `transform` pipeline step.
+ * JSONata expressions: one language for `when`, `{{ … }}` templates and the `transform` step,
+ * compiled once (cached) and evaluated under bounds on time, depth, size and memory, so that no
+ * expression from a workflow or a model can keep a process from answering:
+ * - *inline* expressions (linear built-ins only, see functions.ts) run on the calling thread
+ *   with a short time bound, and move to the sandbox if they overrun it;
+ * - every other expression runs in the sandbox, a terminable Worker (sandbox.ts).
+ * Regex literals are refused (they would run on the host's backtracking engine; use the
+ * regex_extract step), and so is `$eval`.
  * @module
  */
-import jsonata from 'jsonata'
 import { AobError, ErrorCode } from '../errors.ts'
+import { compileBounded, describeJsonataError, evaluateToJson, isTimeout, type ExpressionBounds } from './evaluate-bounded.ts'
+import { isInline } from './functions.ts'
+import { createSandbox, type Sandbox } from './sandbox.ts'
 
-export interface ExpressionBounds {
-  /** Wall-clock budget of one evaluation. */
-  timeoutMs: number
-  /** Maximum evaluation depth (recursion). */
-  maxDepth: number
-  /** Maximum length of any sequence built during evaluation. */
-  maxSequence: number
-  /** Maximum size of the result as JSON text. */
-  maxResultBytes: number
-}
+export type { ExpressionBounds } from './evaluate-bounded.ts'
 
 export const DEFAULT_BOUNDS: ExpressionBounds = {
   timeoutMs: 1_000,
@@ -24,41 +23,41 @@ export const DEFAULT_BOUNDS: ExpressionBounds = {
   maxResultBytes: 4 * 1024 * 1024,
 }
 
-type Compiled = ReturnType<typeof jsonata>
-const CACHE_LIMIT = 2_000
-const cache = new Map<string, Compiled>()
+/** Time an inline expression may take on the calling thread before it moves to the sandbox. */
+export const INLINE_BUDGET_MS = 50
 
-/** Throws AobError(EXPRESSION_ERROR) naming the position of a syntax error. */
-export function compileExpression(source: string, bounds: ExpressionBounds = DEFAULT_BOUNDS): Compiled {
-  // JSONata takes its bounds at compile time, so they are part of the cache key.
-  const key = `${bounds.timeoutMs}:${bounds.maxDepth}:${bounds.maxSequence}:${source}`
-  const hit = cache.get(key)
-  if (hit) return hit
-  let compiled: Compiled
-  try {
-    compiled = jsonata(source, { timeout: bounds.timeoutMs, stack: bounds.maxDepth, sequence: bounds.maxSequence })
-  } catch (e) {
-    throw new AobError(ErrorCode.ExpressionError, describeJsonataError(e, source))
-  }
+const CLASS_LIMIT = 5_000
+const inlineBySource = new Map<string, boolean>()
+let sandbox: Sandbox | null = null
+
+/** Checks `source`: syntax, no regex literal. Returns whether it runs inline. */
+function prepare(source: string): boolean {
+  const known = inlineBySource.get(source)
+  if (known !== undefined) return known
+  const compiled = compileBounded(source, DEFAULT_BOUNDS)
   const regex = findRegex(compiled.ast())
   if (regex !== null) {
-    // JSONata would run it on the host's backtracking engine: a user's or a model's pattern
-    // could stall the worker, or on Bun silently fail past the backtracking limit.
     throw new AobError(ErrorCode.ExpressionError, `regular expressions are not allowed in expressions (position ${regex}); use the regex_extract step (RE2, linear time)`)
   }
-  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string)
-  cache.set(key, compiled)
-  return compiled
+  const inline = isInline(compiled.ast())
+  if (inlineBySource.size >= CLASS_LIMIT) inlineBySource.delete(inlineBySource.keys().next().value as string)
+  inlineBySource.set(source, inline)
+  return inline
 }
 
 /** Returns the syntax error message, or null when `source` compiles. */
 export function expressionSyntaxError(source: string): string | null {
   try {
-    compileExpression(source)
+    prepare(source)
     return null
   } catch (e) {
     return (e as Error).message
   }
+}
+
+/** True when `source` runs on the calling thread (cheap by construction). */
+export function runsInline(source: string): boolean {
+  return prepare(source)
 }
 
 export async function evaluateExpression(
@@ -67,29 +66,37 @@ export async function evaluateExpression(
   bindings: Record<string, unknown> = {},
   bounds: ExpressionBounds = DEFAULT_BOUNDS
 ): Promise<unknown> {
-  const compiled = compileExpression(source, bounds)
-  let result: unknown
+  let json: string | undefined
+  if (prepare(source)) {
+    try {
+      const budget = Math.min(bounds.timeoutMs, INLINE_BUDGET_MS)
+      json = await evaluateToJson(compileBounded(source, bounds, budget), source, input, bindings, bounds)
+      return json === undefined ? undefined : JSON.parse(json)
+    } catch (e) {
+      if (!isTimeout(e) || bounds.timeoutMs <= INLINE_BUDGET_MS) throw e
+      // Linear but slow (large data): give it its whole bound, off this thread.
+    }
+  }
+  sandbox ??= createSandbox()
+  let payload: string
   try {
-    result = await compiled.evaluate(input, bindings)
+    payload = JSON.stringify({ input, bindings })
   } catch (e) {
     throw new AobError(ErrorCode.ExpressionError, describeJsonataError(e, source))
   }
-  result = normalize(result)
-  const size = result === undefined ? 0 : JSON.stringify(result).length
-  if (size > bounds.maxResultBytes) {
-    throw new AobError(
-      ErrorCode.ExpressionError,
-      `expression result is ${size} bytes, over the limit of ${bounds.maxResultBytes}`
-    )
-  }
-  return result
+  json = await sandbox.evaluate(source, payload, bounds)
+  return json === undefined ? undefined : JSON.parse(json)
 }
 
-/** JSONata sequences and functions are not JSON: turn the result into plain JSON data. */
-function normalize(value: unknown): unknown {
-  if (value === undefined) return undefined
-  if (typeof value === 'function') return undefined
-  return JSON.parse(JSON.stringify(value))
+/** Stops the sandbox's Workers (a process that exits needs not: they do not keep it alive). */
+export function closeExpressionSandbox(): void {
+  sandbox?.close()
+  sandbox = null
+}
+
+/** Jobs the sandbox stopped for time or memory (for tests and metrics). */
+export function sandboxStops(): { time: number; memory: number } {
+  return { ...(sandbox?.stopped ?? { time: 0, memory: 0 }) }
 }
 
 // --- internal ---
@@ -111,12 +118,4 @@ function findRegex(node: unknown): number | null {
     if (found !== null) return found
   }
   return null
-}
-
-function describeJsonataError(e: unknown, source: string): string {
-  const err = e as { code?: string; message?: string; position?: number; token?: string }
-  const where = typeof err.position === 'number' ? ` at position ${err.position}` : ''
-  const code = err.code ? ` (${err.code})` : ''
-  const shown = source.length > 80 ? `${source.slice(0, 77)}...` : source
-  return `${err.message ?? String(e)}${code}${where} in expression "${shown}"`
 }

@@ -9,6 +9,7 @@ import type { Outcome } from '../engine/route.ts'
 import type { Task } from '../engine/state.ts'
 import { AobError, ErrorCode, toErrorData } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import { DEFAULT_MAX_JSON_DEPTH, jsonProblem } from '../model/json-bounds.ts'
 import { TOPICS, type Bus } from '../ports/bus.ts'
 import { startConsumer, type Service } from './consumer.ts'
 
@@ -49,7 +50,7 @@ export function startWorker(deps: { bus: Bus; log: Logger }, opts: WorkerOptions
 }
 
 /** Runs a handler under the task's timeout and turns its result into an Outcome. */
-export async function execute(handler: Handler, task: Task, log: Logger): Promise<Outcome> {
+export async function execute(handler: Handler, task: Task, log: Logger, maxJsonDepth = DEFAULT_MAX_JSON_DEPTH): Promise<Outcome> {
   const controller = new AbortController()
   const runLog = log.child({ run_id: task.run_id, node_id: task.node_id, trace_id: task.trace_id })
   let timer: ReturnType<typeof setTimeout> | undefined
@@ -67,6 +68,10 @@ export async function execute(handler: Handler, task: Task, log: Logger): Promis
         ])
       : await work
     runLog.debug({ epoch: task.epoch, attempt: task.attempt, ok: true }, 'task executed')
+    // An output no store could keep (too deep, NUL, lone surrogates) fails the node here, once,
+    // rather than wedging every commit that would carry it.
+    const problem = jsonProblem(output, maxJsonDepth)
+    if (problem) return { kind: 'fail', error: { code: ErrorCode.InvalidOutput, message: `node output is out of bounds: ${problem.message}`, retryable: false } }
     return { kind: 'done', output: output === undefined ? null : output }
   } catch (e) {
     runLog.debug({ epoch: task.epoch, attempt: task.attempt, ok: false, err: e }, 'task executed')

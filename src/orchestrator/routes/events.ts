@@ -5,7 +5,7 @@
  */
 import { Hono } from 'hono'
 import { streamSSE } from 'hono/streaming'
-import { TERMINAL_EVENT_TYPES, type RunEvent } from '../../engine/state.ts'
+import { isTerminalRun, TERMINAL_EVENT_TYPES, type RunEvent } from '../../engine/state.ts'
 import { AobError, ErrorCode } from '../../errors.ts'
 import { isRunId, type RunId } from '../../ids.ts'
 import type { Kernel } from '../../kernel.ts'
@@ -69,8 +69,14 @@ export function eventRoutes(kernel: Kernel, opts: EventRouteOptions) {
           if (page.length < PAGE) return
         }
       }
+      /** A finished run whose every event was sent ends the stream, even if its last notification was lost. */
+      const finished = async () => {
+        const state = await store.loadRun(id)
+        return !state || (isTerminalRun(state.run.status) && last >= state.run.last_seq)
+      }
       try {
         await catchUp()
+        if (!ended) ended = await finished()
         while (!ended && !aborted) {
           if (queued.length === 0) {
             const woke = await new Promise<boolean>((resolve) => {
@@ -81,7 +87,12 @@ export function eventRoutes(kernel: Kernel, opts: EventRouteOptions) {
               }
             })
             wake = null
-            if (!woke && !aborted) await stream.write(': keep-alive\n\n')
+            if (!woke && !aborted) {
+              await stream.write(': keep-alive\n\n')
+              // The live feed is best effort: each quiet tick reads the store too.
+              await catchUp()
+              if (!ended) ended = await finished()
+            }
             continue
           }
           const batch = queued.sort((a, b) => a.seq - b.seq)
