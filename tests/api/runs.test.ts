@@ -137,6 +137,32 @@ for (const backend of BACKENDS) describe(`runs API [${backend}]`, () => {
     expect(sseEvents(await readSse(viaQuery, (t) => t.includes('run_completed'))).map((e) => Number(e.id))).toEqual([total])
   })
 
+  test('SSE of a finished run resumed at or after its last seq ends at once', async () => {
+    const id = (await p.call('POST', '/runs', { workflow: quick, input: { v: 1 } }, OPERATOR)).body.run_id
+    await endOf(id)
+    const total = (await p.call('GET', `/runs/${id}/events`)).body.events.length
+    for (const after of [total, total + 5]) {
+      const res = await p.app.request(`/api/v1/runs/${id}/events/stream`, { headers: { authorization: `Bearer ${OPERATOR}`, 'last-event-id': String(after) } })
+      // `until` never holds: readSse returns only because the stream ended (else it times out).
+      expect(sseEvents(await readSse(res, () => false, 3_000))).toEqual([])
+    }
+  })
+
+  test('SSE delivers everything and ends even when every live notification is lost', async () => {
+    const notify = p.kernel.bus.notify
+    p.kernel.bus.notify = async () => {}
+    try {
+      const id = (await p.call('POST', '/runs', { workflow: slow(300) }, OPERATOR)).body.run_id
+      const res = await p.app.request(`/api/v1/runs/${id}/events/stream`, { headers: { authorization: `Bearer ${OPERATOR}` } })
+      const events = sseEvents(await readSse(res, () => false, 5_000))
+      const stored = (await p.call('GET', `/runs/${id}/events`)).body.events
+      expect(events.map((e) => Number(e.id))).toEqual(stored.map((e: any) => e.seq))
+      expect(events.at(-1)?.data.type).toBe('run_completed')
+    } finally {
+      p.kernel.bus.notify = notify
+    }
+  })
+
   test('cancel and replay refuse bad input', async () => {
     const id = (await p.call('POST', '/runs', { workflow: quick, input: { v: 1 } }, OPERATOR)).body.run_id
     await endOf(id)

@@ -111,3 +111,35 @@ describe('patching a run', () => {
     expect(err.code).toBe('RUN_FINISHED')
   })
 })
+
+describe('RFC 6901 array indices', () => {
+  const add = (path: string) => () => patchDocument(doc(), [{ op: 'add', path, value: { id: 'c', type: 'noop' } }])
+  test('indices that wrap, have leading zeros or are out of bounds are refused naming the operation', () => {
+    for (const path of ['/nodes/4294967296', `/nodes/${'9'.repeat(10_000).slice(0, 1000)}`, '/nodes/02', '/nodes/3', '/nodes/-1', '/nodes/1e0', '/nodes/ 1']) {
+      let err: AobError | null = null
+      try {
+        add(path)()
+      } catch (e) {
+        err = e as AobError
+      }
+      expect(err?.code).toBe('INVALID_PATCH')
+      expect(err?.details[0].path).toBe('/operations/0/path')
+    }
+  })
+  test('0, the end of the array and - are places to add; replace and remove need an existing index', () => {
+    expect(add('/nodes/0')().nodes.map((n) => n.id)).toEqual(['c', 'a', 'b'])
+    expect(add('/nodes/2')().nodes.map((n) => n.id)).toEqual(['a', 'b', 'c'])
+    expect(add('/nodes/-')().nodes.map((n) => n.id)).toEqual(['a', 'b', 'c'])
+    expect(codeOf(() => patchDocument(doc(), [{ op: 'replace', path: '/nodes/2', value: { id: 'c', type: 'noop' } }]))).toBe('INVALID_PATCH')
+    expect(codeOf(() => patchDocument(doc(), [{ op: 'remove', path: '/edges/1' }]))).toBe('INVALID_PATCH')
+    expect(codeOf(() => patchDocument(doc(), [{ op: 'move', from: '/nodes/5', path: '/nodes/0' }]))).toBe('INVALID_PATCH')
+  })
+  test('each operation is checked against the document the earlier ones left', () => {
+    const res = patchDocument(doc(), [
+      { op: 'add', path: '/nodes/-', value: { id: 'c', type: 'noop' } },
+      { op: 'replace', path: '/nodes/2/type', value: 'sleep' },
+      { op: 'add', path: '/nodes/2/config', value: { ms: 1 } },
+    ])
+    expect(res.nodes[2]).toEqual({ id: 'c', type: 'sleep', config: { ms: 1 } })
+  })
+})
