@@ -137,11 +137,11 @@ export async function patchRun(
 }
 
 /** Rejects a pending patch: nothing changes but the patch record; a quiet run may now end. */
-export function rejectPatch(d: Draft, patch: PatchRecord): PatchRecord {
+export function rejectPatch(d: Draft, patch: PatchRecord, reason?: string): PatchRecord {
   if (isTerminalRun(d.run.status)) throw new AobError(ErrorCode.RunFinished, `run ${d.run.id} already ${d.run.status}`)
   d.patch = { ...patch, status: 'rejected', decided_at: d.now() }
   d.setRun({ pending_patches: Math.max(0, d.run.pending_patches - 1) })
-  d.emit('log', undefined, { level: 'info', message: `patch ${patch.id} rejected` })
+  d.emit('patch_rejected', undefined, { patch_id: patch.id, reason: reason ?? null })
   settle(d)
   return d.patch
 }

@@ -43,6 +43,7 @@ export const EVENT_TYPES = [
   'approval_decided',
   'patch_applied',
   'patch_pending',
+  'patch_rejected',
   'run_completed',
   'run_failed',
   'run_cancelled',

@@ -2,7 +2,8 @@
  * Bounds on JSON values that arrive from outside (request bodies, documents, patches, run
  * input, node outputs), checked without recursion before anything that recurses
  * (JSON.stringify, valibot, structuredClone, the stores) sees the value: nesting depth, and
- * strings every store can keep (no NUL, no lone surrogate: Postgres refuses both).
+ * strings every store can keep (no NUL, no lone surrogate: Postgres refuses both), finite numbers
+ * (`1e400` parses as Infinity and would be stored as null).
  * @module
  */
 import type { ErrorDetail } from '../errors.ts'
@@ -23,6 +24,7 @@ interface Frame {
  */
 export function jsonProblem(value: unknown, maxDepth: number, base = ''): ErrorDetail | null {
   if (typeof value === 'string') return badString(value) ? detail(base, '', `string ${badString(value)}`) : null
+  if (typeof value === 'number') return Number.isFinite(value) ? null : detail(base, '', 'number out of range (JSON numbers must be finite doubles)')
   if (value === null || typeof value !== 'object') return null
   const stack: Frame[] = [{ value, depth: 1, key: '', parent: null }]
   while (stack.length > 0) {
@@ -42,6 +44,8 @@ export function jsonProblem(value: unknown, maxDepth: number, base = ''): ErrorD
       if (typeof item === 'string') {
         const bad = badString(item)
         if (bad) return detail(base, pointerOf({ value: null, depth: 0, key, parent: frame }), `string ${bad}`)
+      } else if (typeof item === 'number' && !Number.isFinite(item)) {
+        return detail(base, pointerOf({ value: null, depth: 0, key, parent: frame }), 'number out of range (JSON numbers must be finite doubles)')
       } else if (item !== null && typeof item === 'object') {
         stack.push({ value: item, depth: frame.depth + 1, key, parent: frame })
       }

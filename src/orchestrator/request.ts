@@ -5,6 +5,8 @@ import { AobError, ErrorCode } from '../errors.ts'
 import { issuesToDetails } from '../model/issues.ts'
 import { jsonProblem } from '../model/json-bounds.ts'
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
+
 export interface ReadJsonOptions {
   /** Nesting limit of the body (Limits.maxJsonDepth). */
   maxDepth: number
@@ -20,7 +22,12 @@ export interface ReadJsonOptions {
  * store can keep (422 for a document), checked before anything recurses into it.
  */
 export async function readJson(c: Context, opts: ReadJsonOptions): Promise<unknown> {
-  const text = await c.req.text()
+  let text: string
+  try {
+    text = UTF8.decode(await c.req.arrayBuffer())
+  } catch {
+    throw new AobError(ErrorCode.InvalidJson, 'request body is not valid UTF-8')
+  }
   if (text.trim() === '') {
     if (opts.optional) return {}
     throw new AobError(ErrorCode.InvalidJson, 'request body is empty; expected JSON')

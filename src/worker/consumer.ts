@@ -15,7 +15,14 @@ export interface ConsumerOptions<T> {
   consumer: string
   concurrency: number
   visibilityMs: number
-  process(delivery: Delivery<T>): Promise<void>
+  /**
+   * Handles one message; it is acked when this resolves. `stopping` is aborted when the
+   * consumer stops and its grace is over: whatever is still running is then released (not
+   * acked) for another consumer to take over.
+   */
+  process(delivery: Delivery<T>, stopping: AbortSignal): Promise<void>
+  /** How long stop() lets in-flight messages finish before it releases them. Default 3 s. */
+  stopGraceMs?: number
 }
 
 export interface Service {
@@ -26,13 +33,14 @@ export interface Service {
 export function startConsumer<T>(deps: { bus: Bus; log: Logger }, opts: ConsumerOptions<T>): Service {
   const { bus, log } = deps
   const inflight = new Map<string, Promise<void>>()
+  const stopping = new AbortController()
   let running = true
 
   const handle = (d: Delivery<T>) => {
     if (inflight.has(d.id)) return
     const p = opts
-      .process(d)
-      .then(() => bus.ack(opts.topic, opts.group, [d.id]))
+      .process(d, stopping.signal)
+      .then(() => (stopping.signal.aborted ? undefined : bus.ack(opts.topic, opts.group, [d.id])))
       .catch((e) => log.error({ err: e, topic: opts.topic, id: d.id }, `[${opts.topic}] processing failed; left pending for redelivery`))
       .finally(() => inflight.delete(d.id))
     inflight.set(d.id, p)
@@ -75,11 +83,25 @@ export function startConsumer<T>(deps: { bus: Bus; log: Logger }, opts: Consumer
   return {
     name: `${opts.topic}/${opts.group}`,
     async stop() {
+      // Bounded even when the bus is unreachable: stop reading, let in-flight work finish for
+      // the grace, then release the rest (left pending, another consumer takes it over).
       running = false
       clearInterval(heartbeat)
       clearInterval(reclaim)
-      await loop
-      await Promise.allSettled(inflight.values())
+      const grace = opts.stopGraceMs ?? 3_000
+      await within(Promise.allSettled([loop, ...inflight.values()]), grace)
+      if (inflight.size > 0) {
+        log.warn({ topic: opts.topic, count: inflight.size }, 'stopping: released in-flight messages for redelivery')
+        stopping.abort(new Error('consumer stopping'))
+        await within(Promise.allSettled(inflight.values()), 500)
+      }
     },
   }
+}
+
+// --- internal ---
+
+function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  return Promise.race([p.then(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer))
 }

@@ -36,8 +36,10 @@ export function startWorker(deps: { bus: Bus; log: Logger }, opts: WorkerOptions
     consumer: opts.consumer ?? `${opts.type}-${process.pid}-${crypto.randomUUID().slice(0, 8)}`,
     concurrency: opts.concurrency ?? 64,
     visibilityMs: opts.visibilityMs ?? 30_000,
-    async process({ msg: task }) {
-      const outcome = await execute(opts.handler, task, log)
+    async process({ msg: task }, stopping) {
+      const outcome = await execute(opts.handler, task, log, DEFAULT_MAX_JSON_DEPTH, stopping)
+      // Stopped mid-task: no completion; the task stays pending and is redelivered.
+      if (stopping.aborted) return
       await deps.bus.publish(TOPICS.completions, {
         run_id: task.run_id,
         node_id: task.node_id,
@@ -50,8 +52,10 @@ export function startWorker(deps: { bus: Bus; log: Logger }, opts: WorkerOptions
 }
 
 /** Runs a handler under the task's timeout and turns its result into an Outcome. */
-export async function execute(handler: Handler, task: Task, log: Logger, maxJsonDepth = DEFAULT_MAX_JSON_DEPTH): Promise<Outcome> {
+export async function execute(handler: Handler, task: Task, log: Logger, maxJsonDepth = DEFAULT_MAX_JSON_DEPTH, stopping?: AbortSignal): Promise<Outcome> {
   const controller = new AbortController()
+  const onStop = () => controller.abort(stopping?.reason)
+  stopping?.addEventListener('abort', onStop, { once: true })
   const runLog = log.child({ run_id: task.run_id, node_id: task.node_id, trace_id: task.trace_id })
   let timer: ReturnType<typeof setTimeout> | undefined
   try {
@@ -78,5 +82,6 @@ export async function execute(handler: Handler, task: Task, log: Logger, maxJson
     return { kind: 'fail', error: toErrorData(e) }
   } finally {
     clearTimeout(timer)
+    stopping?.removeEventListener('abort', onStop)
   }
 }

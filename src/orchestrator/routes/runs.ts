@@ -25,6 +25,7 @@ const CreateRunBody = strictObject({
   idempotency_key: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(255))),
 })
 const CancelBody = strictObject({ reason: v.optional(v.pipe(v.string(), v.maxLength(2000))) })
+const DecideBody = strictObject({ reason: v.optional(v.pipe(v.string(), v.maxLength(2000))) })
 const ReplayBody = strictObject({ from: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))) })
 
 export function runRoutes(kernel: Kernel) {
@@ -122,12 +123,13 @@ export function runRoutes(kernel: Kernel) {
 
   app.post('/patches/:id/:decision{approve|reject}', requireRole('operator'), async (c) => {
     const patch = await getPatch(c.req.param('id'))
+    const body = parseBody(DecideBody, await readJson(c, { maxDepth, optional: true }))
     const decision = c.req.param('decision')
     const { value } = await transact(kernel, patch.run_id, async (d) => {
       const current = (await store.getPatch(patch.id)) as PatchRecord
       if (current.status !== 'pending') throw new AobError(ErrorCode.Conflict, `patch ${patch.id} is already ${current.status}`)
       if (decision === 'approve') return patchRun(d, current.operations, { limits: config.limits, forceApply: current })
-      return rejectPatch(d, current)
+      return rejectPatch(d, current, body.reason)
     }, { durableDispatch: true })
     return c.json(patchView(value))
   })
