@@ -1,7 +1,7 @@
 /**
  * One JSONata evaluation under bounds, the same wherever it runs (inline or in the sandbox):
- * compiled once per source and bounds, built-ins restricted, the result turned into JSON text
- * and refused when it is too deep or too large.
+ * compiled once per source and bounds with the restricted built-ins bound into it, the result
+ * turned into plain JSON data and refused when it is too deep or too large.
  * @module
  */
 import jsonata from 'jsonata'
@@ -39,35 +39,43 @@ export function compileBounded(source: string, bounds: ExpressionBounds, timeout
   } catch (e) {
     throw new AobError(ErrorCode.ExpressionError, describeJsonataError(e, source))
   }
+  for (const [name, fn] of Object.entries(restrictedFunctions(bounds.maxResultBytes))) compiled.assign(name, fn)
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string)
   cache.set(key, compiled)
   return compiled
 }
 
-/** Evaluates and returns the result as JSON text (`undefined` for no result). */
-export async function evaluateToJson(
+/** Evaluates; the result is plain JSON data (`undefined` for no result). */
+export async function evaluateBounded(
   compiled: Compiled,
   source: string,
   input: unknown,
   bindings: Record<string, unknown>,
   bounds: ExpressionBounds
-): Promise<string | undefined> {
+): Promise<unknown> {
   let result: unknown
   try {
-    result = await compiled.evaluate(input, { ...bindings, ...restrictedFunctions(bounds.maxResultBytes) })
+    result = await compiled.evaluate(input, bindings)
   } catch (e) {
     if (e instanceof AobError) throw e
     throw new AobError(ErrorCode.ExpressionError, describeJsonataError(e, source))
   }
   if (result === undefined || typeof result === 'function') return undefined
+  if (result === null || typeof result !== 'object') {
+    if (typeof result === 'string' && result.length > bounds.maxResultBytes) throw tooLarge(result.length, bounds)
+    return result
+  }
+  // JSONata sequences and objects are not plain JSON: bound them, then copy them as JSON.
   const deep = jsonProblem(result, MAX_RESULT_DEPTH)
   if (deep && deep.message.startsWith('nested')) throw new AobError(ErrorCode.ExpressionError, `expression result is ${deep.message}`)
   const text = JSON.stringify(result)
   if (text === undefined) return undefined
-  if (text.length > bounds.maxResultBytes) {
-    throw new AobError(ErrorCode.ExpressionError, `expression result is ${text.length} bytes, over the limit of ${bounds.maxResultBytes}`)
-  }
-  return text
+  if (text.length > bounds.maxResultBytes) throw tooLarge(text.length, bounds)
+  return JSON.parse(text)
+}
+
+function tooLarge(size: number, bounds: ExpressionBounds): AobError {
+  return new AobError(ErrorCode.ExpressionError, `expression result is ${size} bytes, over the limit of ${bounds.maxResultBytes}`)
 }
 
 /** True for JSONata's own "ran past its time bound" error. */

@@ -10,7 +10,7 @@
  * @module
  */
 import { AobError, ErrorCode } from '../errors.ts'
-import { compileBounded, describeJsonataError, evaluateToJson, isTimeout, type ExpressionBounds } from './evaluate-bounded.ts'
+import { compileBounded, describeJsonataError, evaluateBounded, isTimeout, type ExpressionBounds } from './evaluate-bounded.ts'
 import { isInline } from './functions.ts'
 import { createSandbox, type Sandbox } from './sandbox.ts'
 
@@ -66,12 +66,10 @@ export async function evaluateExpression(
   bindings: Record<string, unknown> = {},
   bounds: ExpressionBounds = DEFAULT_BOUNDS
 ): Promise<unknown> {
-  let json: string | undefined
   if (prepare(source)) {
     try {
       const budget = Math.min(bounds.timeoutMs, INLINE_BUDGET_MS)
-      json = await evaluateToJson(compileBounded(source, bounds, budget), source, input, bindings, bounds)
-      return json === undefined ? undefined : JSON.parse(json)
+      return await evaluateBounded(compileBounded(source, bounds, budget), source, input, bindings, bounds)
     } catch (e) {
       if (!isTimeout(e) || bounds.timeoutMs <= INLINE_BUDGET_MS) throw e
       // Linear but slow (large data): give it its whole bound, off this thread.
@@ -84,7 +82,7 @@ export async function evaluateExpression(
   } catch (e) {
     throw new AobError(ErrorCode.ExpressionError, describeJsonataError(e, source))
   }
-  json = await sandbox.evaluate(source, payload, bounds)
+  const json = await sandbox.evaluate(source, payload, bounds)
   return json === undefined ? undefined : JSON.parse(json)
 }
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { AobError } from '../errors.ts'
-import { compileBounded, evaluateToJson, type ExpressionBounds } from './evaluate-bounded.ts'
+import { compileBounded, evaluateBounded, type ExpressionBounds } from './evaluate-bounded.ts'
 
 export interface SandboxRequest {
   id: number
@@ -23,8 +23,8 @@ self.onmessage = async (e: MessageEvent<SandboxRequest>) => {
   const { id, source, payload, bounds } = e.data
   try {
     const { input, bindings } = JSON.parse(payload) as { input: unknown; bindings: Record<string, unknown> }
-    const json = await evaluateToJson(compileBounded(source, bounds), source, input, bindings ?? {}, bounds)
-    self.postMessage({ id, ok: true, json } satisfies SandboxReply)
+    const value = await evaluateBounded(compileBounded(source, bounds), source, input, bindings ?? {}, bounds)
+    self.postMessage({ id, ok: true, json: value === undefined ? undefined : JSON.stringify(value) } satisfies SandboxReply)
   } catch (err) {
     const code = err instanceof AobError ? err.code : undefined
     self.postMessage({ id, ok: false, message: (err as Error)?.message ?? String(err), code } satisfies SandboxReply)

@@ -32,8 +32,14 @@ describe('configuration', () => {
     expect(fails({ AOB_HTTP_DENIED_PATHS: 'admin' })).toContain('AOB_HTTP_DENIED_PATHS')
     expect(fails({ AOB_DATABASE_SCHEMA: 'Bad-Name' })).toContain('AOB_DATABASE_SCHEMA')
     expect(fails({ AOB_VISIBILITY_MS: '5' })).toContain('AOB_VISIBILITY_MS')
+    expect(fails({ AOB_MAX_JSON_DEPTH: '2' })).toContain('AOB_MAX_JSON_DEPTH')
   })
   test('the SSRF path policy is configurable', () => {
     expect(parseConfig({ AOB_HTTP_DENIED_PATHS: '/internal, /Secrets' }).httpDeniedPaths).toEqual(['/internal', '/secrets'])
   })
+})
+
+test('the JSON nesting limit is configurable and reaches the limits', () => {
+  expect(parseConfig({}).limits.maxJsonDepth).toBe(64)
+  expect(parseConfig({ AOB_MAX_JSON_DEPTH: '128' }).limits.maxJsonDepth).toBe(128)
 })
