@@ -19,14 +19,13 @@ import { parseArgs } from 'node:util'
 import { parseConfig } from '../src/config.ts'
 import { createKernel } from '../src/kernel.ts'
 import { createLogger } from '../src/log.ts'
-import { startPlatform } from '../src/platform.ts'
+import { startPlatform } from '../cli/platform.ts'
 import { ms } from './stats.ts'
 import { busRoundTrip, reportWorkloads, storeCommit } from './runner.ts'
 import { benchApi } from './api.ts'
 import { cpuSnapshot } from './cpu.ts'
 import { startDistributed } from './distributed.ts'
 import { benchGuard, benchHttp, startHttpTarget } from './http.ts'
-import { createHttpHandler } from '../workers/http/handler.ts'
 
 const { values, positionals } = parseArgs({
   args: Bun.argv.slice(2),
@@ -54,7 +53,7 @@ const kernel = await createKernel(config, { log, migrate: true })
 const httpTarget = withHttp ? startHttpTarget() : null
 const platform =
   backend === 'embedded'
-    ? await startPlatform(kernel, { host: '127.0.0.1', port: 0, handlers: httpTarget ? { http: createHttpHandler(benchGuard(httpTarget.port as number)) } : {} })
+    ? await startPlatform(kernel, { host: '127.0.0.1', port: 0, fetch: httpTarget ? benchGuard(httpTarget.port as number) : undefined })
     : null
 
 console.log(`aob bench: backend=${backend} runs=${values.runs} concurrency=${values.concurrency} workers=${backend === 'embedded' ? 'in-process' : `${values.workers} process(es) + 1 coordinator process`} bun=${Bun.version} cpus=${navigator.hardwareConcurrency}`)

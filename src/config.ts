@@ -27,6 +27,8 @@ export const ENV = {
   visibilityMs: 'AOB_VISIBILITY_MS',
   concurrency: 'AOB_CONCURRENCY',
   maxJsonDepth: 'AOB_MAX_JSON_DEPTH',
+  healthPort: 'AOB_HEALTH_PORT',
+  workerTypes: 'AOB_WORKER_TYPES',
 } as const
 
 export const ROLES = ['admin', 'operator', 'viewer'] as const
@@ -62,6 +64,10 @@ export interface Config {
   visibilityMs: number
   /** Tasks (or completions) one worker (or coordinator) process handles at once. */
   concurrency: number
+  /** Port of `/health` of a coordinator or worker process; unset: none. */
+  healthPort?: number
+  /** Node types a built-in worker process serves; unset: all of them. */
+  workerTypes?: string[]
 }
 
 export class ConfigError extends Error {
@@ -103,6 +109,13 @@ export function parseConfig(env: Record<string, string | undefined>, overrides: 
     const paths = denied.split(',').map((p) => p.trim().toLowerCase()).filter(Boolean)
     if (paths.some((p) => !p.startsWith('/'))) throw new ConfigError(`${ENV.httpDeniedPaths}="${denied}" must be a comma-separated list of paths starting with /`)
     config.httpDeniedPaths = paths
+  }
+  if (nonEmpty(env[ENV.healthPort]) !== undefined) config.healthPort = intVar(env, ENV.healthPort, 0, 0, 65535)
+  const types = nonEmpty(env[ENV.workerTypes])
+  if (types !== undefined) {
+    const list = types.split(',').map((t) => t.trim()).filter(Boolean)
+    if (list.length === 0 || list.some((t) => !/^[a-z][a-z0-9_.-]{0,63}$/.test(t))) throw new ConfigError(`${ENV.workerTypes}="${types}" must be a comma-separated list of node types`)
+    config.workerTypes = list
   }
   const schema = nonEmpty(env[ENV.databaseSchema])
   if (schema !== undefined) {

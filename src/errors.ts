@@ -26,6 +26,7 @@ export const ErrorCode = {
   ExpressionError: 'EXPRESSION_ERROR',
   StepFailed: 'STEP_FAILED',
   InvalidOutput: 'INVALID_OUTPUT',
+  CompletionRecorded: 'COMPLETION_RECORDED',
   Internal: 'INTERNAL',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
@@ -85,4 +86,9 @@ export function toErrorData(e: unknown): ErrorData {
     data.retry_after_ms = err.retryAfterMs
   }
   return data
+}
+
+/** The completion ledger refused a second commit of one node activation's completion. */
+export function completionRecorded(runId: string, nodeId: string, iteration: number): AobError {
+  return new AobError(ErrorCode.CompletionRecorded, `the completion of node "${nodeId}" (activation ${iteration}) of run ${runId} is already committed`)
 }

@@ -12,15 +12,41 @@ import { createRedisBus } from './adapters/redis/redis-bus.ts'
 import type { Config } from './config.ts'
 import { createLogger, type Logger } from './log.ts'
 import type { Bus } from './ports/bus.ts'
-import type { Store } from './ports/store.ts'
+import type { Store, StoredWorkflow } from './ports/store.ts'
+import { BoundedMap } from './bounded-map.ts'
+import type { RunState } from './engine/state.ts'
+import { withCas } from './runs/cas.ts'
+import { createLanes, type Lanes } from './runs/lanes.ts'
+import { createKeyedMutex } from './runs/mutex.ts'
 
 export interface Kernel {
   readonly config: Config
   readonly log: Logger
+  /** The system of record, with large outputs kept in the CAS (runs/cas.ts). */
   readonly store: Store
   readonly bus: Bus
+  /** The bus in domain verbs. */
+  readonly lanes: Lanes
+  /** What this process remembers between transitions (one instance per kernel). */
+  readonly state: KernelState
   /** Closes the adapters in reverse order of creation. */
   close(): Promise<void>
+}
+
+export interface KernelState {
+  /** The state each run had after this process's last commit (the next transition's base). */
+  readonly runs: BoundedMap<string, RunState>
+  /** Stored workflows by id (content-addressed, so never stale). */
+  readonly workflows: BoundedMap<string, StoredWorkflow>
+  /** Serialises this process's transitions of one run. */
+  readonly runLock: <T>(runId: string, fn: () => Promise<T>) => Promise<T>
+}
+
+const RUN_CACHE_LIMIT = 10_000
+const WORKFLOW_CACHE_LIMIT = 1_000
+
+export function createKernelState(): KernelState {
+  return { runs: new BoundedMap(RUN_CACHE_LIMIT), workflows: new BoundedMap(WORKFLOW_CACHE_LIMIT), runLock: createKeyedMutex() }
 }
 
 export interface KernelOptions {
@@ -45,7 +71,7 @@ async function createDistributedKernel(config: Config, log: Logger, opts: Kernel
     const applied = await migrate(store.sql)
     if (applied.length) log.info({ applied }, 'applied migrations')
   }
-  return assemble(config, log, store, createRedisBus(config.redisUrl as string, { prefix: config.redisPrefix }))
+  return assemble(config, log, store, createRedisBus(config.redisUrl as string, { prefix: config.redisPrefix, log }))
 }
 
 function assemble(config: Config, log: Logger, store: Store, bus: Bus): Kernel {
@@ -53,8 +79,10 @@ function assemble(config: Config, log: Logger, store: Store, bus: Bus): Kernel {
   return {
     config,
     log,
-    store,
+    store: withCas(store),
     bus,
+    lanes: createLanes(bus, log),
+    state: createKernelState(),
     async close() {
       if (closed) return
       closed = true
@@ -69,11 +97,12 @@ export interface BusKernel {
   readonly config: Config
   readonly log: Logger
   readonly bus: Bus
+  readonly lanes: Lanes
   close(): Promise<void>
 }
 
 export function createBusKernel(config: Config, log: Logger = createLogger(config.logLevel)): BusKernel {
   if (!config.redisUrl) throw new Error(`[aob] [kernel] a worker process needs ${'AOB_REDIS_URL'}`)
-  const bus = createRedisBus(config.redisUrl, { prefix: config.redisPrefix })
-  return { config, log, bus, close: () => bus.close() }
+  const bus = createRedisBus(config.redisUrl, { prefix: config.redisPrefix, log })
+  return { config, log, bus, lanes: createLanes(bus, log), close: () => bus.close() }
 }

@@ -2,7 +2,6 @@
 import { defineCommand } from 'citty'
 import { ConfigError, parseConfig } from '../../src/config.ts'
 import { createKernel } from '../../src/kernel.ts'
-import { startPlatform } from '../../src/platform.ts'
 import { saveCredentials } from '../context.ts'
 import { CliError } from '../errors.ts'
 
@@ -34,10 +33,8 @@ export default defineCommand({
     }
     config.tokens = [...config.tokens, { role: 'admin', token }]
     const kernel = await createKernel(config, { migrate: true })
-    const { createHttpHandler } = await import('../../workers/http/handler.ts')
-    const { httpGuard } = await import('../../workers/http/start.ts')
-    const guard = httpGuard(config)
-    const platform = await startPlatform(kernel, { host: config.host, port: config.port, fetch: guard, handlers: { http: createHttpHandler(guard) } })
+    const { startPlatform } = await import('../platform.ts')
+    const platform = await startPlatform(kernel, { host: config.host, port: config.port })
     saveCredentials({ server: platform.api.url, token })
     const state = config.mode === 'embedded' ? config.dataPath : 'Postgres + Redis'
     console.log(`aob dev: API on ${platform.api.url}/api/v1 (state: ${state})`)

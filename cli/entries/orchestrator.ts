@@ -1,7 +1,7 @@
 /** aob-orchestrator: the HTTP API. */
 import { createKernel } from '../../src/kernel.ts'
 import { startOrchestrator } from '../../src/orchestrator/start.ts'
-import { requireDistributed, runService } from '../../src/service-main.ts'
+import { requireDistributed, runService } from '../service-main.ts'
 
 await runService('aob-orchestrator', async (config) => {
   requireDistributed('aob-orchestrator', config)

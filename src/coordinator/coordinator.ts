@@ -5,17 +5,18 @@
  * @module
  */
 import { Draft } from '../engine/draft.ts'
-import { applyCompletion, taskFor, type CompletionSignal, type Outcome } from '../engine/route.ts'
+import { applyCompletion, taskFor } from '../engine/route.ts'
 import { isTerminalRun, type RunState } from '../engine/state.ts'
-import { isRunId, type RunId } from '../ids.ts'
+import { AobError, ErrorCode } from '../errors.ts'
+import type { RunId } from '../ids.ts'
+import type { Kernel } from '../kernel.ts'
 import { own } from '../model/dict.ts'
 import { jsonProblem } from '../model/json-bounds.ts'
-import type { Kernel } from '../kernel.ts'
+import { CompletionSchema, RequestSchema, type CompletionSignal, type Request } from '../model/messages.ts'
 import { TOPICS } from '../ports/bus.ts'
-import { loadResolved } from '../runs/cas.ts'
-import { dispatchTask, transact } from '../runs/transact.ts'
+import { transact } from '../runs/transact.ts'
 import { startConsumer, type Service } from '../worker/consumer.ts'
-import { AobError, ErrorCode } from '../errors.ts'
+import { answerRequest } from './requests.ts'
 
 export interface CoordinatorOptions {
   concurrency?: number
@@ -40,7 +41,7 @@ export async function startCoordinator(kernel: Kernel, opts: CoordinatorOptions 
   const sweepAfterMs = opts.sweepAfterMs ?? opts.visibilityMs ?? 30_000
   const sweep = async () => {
     for (const id of await kernel.store.listDispatchPending(sweepAfterMs)) {
-      const state = await loadResolved(kernel.store, id)
+      const state = await kernel.store.loadRun(id)
       if (state) {
         const count = await redispatchRunning(kernel, state)
         log.warn({ run_id: id, tasks: count }, 'dispatched tasks a dead process had committed but not sent')
@@ -67,13 +68,9 @@ export async function startCoordinator(kernel: Kernel, opts: CoordinatorOptions 
     consumer: `coordinator-${process.pid}-${crypto.randomUUID().slice(0, 8)}`,
     concurrency: opts.concurrency ?? 128,
     visibilityMs: opts.visibilityMs ?? 30_000,
+    schema: CompletionSchema,
     async process({ msg: raw, deliveries }) {
-      const msg = checkedSignal(raw, kernel.config.limits.maxJsonDepth)
-      if (!msg) {
-        // Acked and dropped: a message no worker of ours sends must not wedge the consumer.
-        log.error({ message: JSON.stringify(raw)?.slice(0, 500) }, 'malformed completion signal dropped')
-        return
-      }
+      const msg = boundedSignal(raw, kernel.config.limits.maxJsonDepth)
       try {
         const { value: applied, state } = await transact(kernel, msg.run_id as RunId, (d) => applyCompletion(d, msg))
         if (!applied && deliveries > 1) {
@@ -92,36 +89,39 @@ export async function startCoordinator(kernel: Kernel, opts: CoordinatorOptions 
       }
     },
   })
+  // The request lane: workers asking for a run transition (the agent's patch_workflow).
+  const requests = startConsumer<Request>(kernel, {
+    topic: TOPICS.requests,
+    group: 'coordinator',
+    consumer: `coordinator-${process.pid}-${crypto.randomUUID().slice(0, 8)}`,
+    concurrency: opts.concurrency ?? 128,
+    visibilityMs: opts.visibilityMs ?? 30_000,
+    schema: RequestSchema,
+    process: async ({ msg }) => kernel.lanes.reply(await answerRequest(kernel, msg)),
+  })
   return {
     name: 'coordinator',
     async stop() {
       clearInterval(watch)
-      await consumer.stop()
+      await Promise.all([consumer.stop(), requests.stop()])
     },
   }
 }
 
-/**
- * The signal if it has the shape workers send (else null); an output out of bounds becomes the
- * node's failure, as the worker runtime would have reported it.
- */
-function checkedSignal(raw: unknown, maxJsonDepth: number): CompletionSignal | null {
-  const s = raw as CompletionSignal | null
-  if (!s || typeof s !== 'object' || !isRunId(String(s.run_id)) || typeof s.node_id !== 'string' || !Number.isInteger(s.epoch)) return null
-  const o = s.outcome as Outcome | undefined
-  if (!o || (o.kind !== 'done' && o.kind !== 'fail') || (o.kind === 'fail' && (!o.error || typeof o.error.message !== 'string'))) return null
-  if (o.kind === 'done') {
-    const problem = jsonProblem(o.output, maxJsonDepth)
-    if (problem) return { ...s, outcome: { kind: 'fail', error: { code: ErrorCode.InvalidOutput, message: `node output is out of bounds: ${problem.message}`, retryable: false } } }
-  }
-  return s
+/** An output out of bounds becomes the node's failure, as the worker runtime would report it. */
+function boundedSignal(s: CompletionSignal, maxJsonDepth: number): CompletionSignal {
+  const o = s.outcome
+  if (o.kind !== 'done') return s
+  const problem = jsonProblem(o.output, maxJsonDepth)
+  if (!problem) return s
+  return { ...s, outcome: { kind: 'fail', error: { code: ErrorCode.InvalidOutput, message: `node output is out of bounds: ${problem.message}`, retryable: false } } }
 }
 
 /** Re-dispatches the current task of every running node of every active run. */
 export async function recoverRuns(kernel: Kernel): Promise<number> {
   let count = 0
   for (const id of await kernel.store.listActiveRuns()) {
-    const state = await loadResolved(kernel.store, id)
+    const state = await kernel.store.loadRun(id)
     if (state) count += await redispatchRunning(kernel, state)
   }
   if (count) kernel.log.warn({ tasks: count }, 'recovered in-flight tasks of active runs')
@@ -136,7 +136,7 @@ async function redispatchRunning(kernel: Kernel, state: RunState): Promise<numbe
   for (const [nodeId, node] of Object.entries(state.nodes)) {
     if (node.status !== 'running' || !own(state.run.ir.nodes, nodeId)) continue
     try {
-      await dispatchTask(kernel, await taskFor(draft, nodeId))
+      await kernel.lanes.dispatch(await taskFor(draft, nodeId))
       count++
     } catch (e) {
       kernel.log.error({ err: e, run_id: state.run.id, node_id: nodeId }, 'could not rebuild a task')

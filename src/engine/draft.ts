@@ -4,7 +4,8 @@
  */
 import { dict, dictOf, own } from '../model/dict.ts'
 import type { Ir } from '../model/ir.ts'
-import type { ExpressionContext, NewEvent, NodeState, PatchRecord, RunRecord, RunState, Task, Transition } from './state.ts'
+import type { ExpressionContext, Task } from '../model/messages.ts'
+import type { NewEvent, NodeState, PatchRecord, RunRecord, RunState, Transition } from './state.ts'
 
 export class Draft {
   readonly run: RunRecord

@@ -7,24 +7,12 @@
 import { AobError, ErrorCode, type ErrorData } from '../errors.ts'
 import { evaluateExpression } from '../expr/expression.ts'
 import { renderTemplates } from '../expr/template.ts'
-import { dict } from '../model/dict.ts'
+import { dict, own } from '../model/dict.ts'
 import { descendants, type IrEdge } from '../model/ir.ts'
 import { KNOWN_NODE_TYPES } from '../model/node-configs.ts'
 import type { Draft } from './draft.ts'
-import { isTerminalRun, type Task } from './state.ts'
-
-/** What a worker reports for one task. */
-export type Outcome =
-  | { kind: 'done'; output: unknown }
-  | { kind: 'fail'; error: ErrorData }
-
-export interface CompletionSignal {
-  run_id: string
-  node_id: string
-  epoch: number
-  outcome: Outcome
-  trace_id?: string
-}
+import type { CompletionSignal, Task } from '../model/messages.ts'
+import { isTerminalRun } from './state.ts'
 
 type Resolution =
   | { status: 'succeeded'; output: unknown }
@@ -46,10 +34,14 @@ export async function applyCompletion(d: Draft, signal: CompletionSignal): Promi
   if (isTerminalRun(d.run.status)) return false
   const node = d.peek(signal.node_id)
   if (!node || node.status !== 'running' || node.epoch !== signal.epoch) return false
-  const ir = d.ir.nodes[signal.node_id]
+  const ir = own(d.ir.nodes, signal.node_id)
   if (!ir) return false
   const { outcome } = signal
-  if (outcome.kind === 'done') {
+  if (outcome.kind === 'wait') {
+    // The task is over; the node waits (status `waiting`, same epoch) until resumeWaiting.
+    d.node(signal.node_id).status = 'waiting'
+    d.emit('log', signal.node_id, { level: 'info', message: `waiting: ${outcome.reason}` })
+  } else if (outcome.kind === 'done') {
     await resolve(d, signal.node_id, { status: 'succeeded', output: outcome.output ?? null })
   } else if (outcome.error.retryable !== false && node.attempts < ir.retry.max_attempts) {
     // Exponential backoff with up to 25% jitter (retries of many runs do not line up), never
@@ -64,6 +56,21 @@ export async function applyCompletion(d: Draft, signal: CompletionSignal): Promi
   } else {
     await resolve(d, signal.node_id, { status: 'failed', error: outcome.error })
   }
+  settle(d)
+  return true
+}
+
+/**
+ * Resolves a `waiting` node (its epoch must still be `epoch`): it succeeds with `output` or
+ * fails with `error` (no retry: a decision is not an attempt), and the run routes on. Returns
+ * false when the node is no longer waiting at that epoch.
+ */
+export async function resumeWaiting(d: Draft, nodeId: string, epoch: number, outcome: Exclude<CompletionSignal['outcome'], { kind: 'wait' }>): Promise<boolean> {
+  if (isTerminalRun(d.run.status)) return false
+  const node = d.peek(nodeId)
+  if (!node || node.status !== 'waiting' || node.epoch !== epoch) return false
+  if (outcome.kind === 'done') await resolve(d, nodeId, { status: 'succeeded', output: outcome.output ?? null })
+  else await resolve(d, nodeId, { status: 'failed', error: { ...outcome.error, retryable: false } })
   settle(d)
   return true
 }

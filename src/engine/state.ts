@@ -7,6 +7,8 @@
 import type { ErrorData } from '../errors.ts'
 import type { RunId } from '../ids.ts'
 import type { Ir } from '../model/ir.ts'
+import { dictOf, own } from '../model/dict.ts'
+import type { Task } from '../model/messages.ts'
 import type { Workflow } from '../model/workflow.ts'
 
 export const RunStatus = {
@@ -115,30 +117,6 @@ export interface RunEvent extends NewEvent {
   ts: string
 }
 
-/** A unit of work for the worker of `type`, published on `wf.tasks.<type>`. */
-export interface Task {
-  run_id: RunId
-  node_id: string
-  type: string
-  epoch: number
-  attempt: number
-  iteration: number
-  /** The node's config with every template rendered. */
-  config: Record<string, unknown>
-  timeout_ms?: number
-  /** Expression context, for node types that evaluate expressions (transform). */
-  context?: ExpressionContext
-  trace_id: string
-  /** Publish after this delay (retry backoff). */
-  delay_ms?: number
-}
-
-export interface ExpressionContext {
-  input: unknown
-  nodes: Record<string, { output: unknown; status: NodeStatus }>
-  run: { id: string; workflow_id: string }
-}
-
 export interface PatchRecord {
   id: string
   run_id: RunId
@@ -168,4 +146,55 @@ export function isEmptyTransition(t: Transition): boolean {
   return (
     Object.keys(t.run).length === 0 && Object.keys(t.nodes).length === 0 && t.events.length === 0 && t.tasks.length === 0 && !t.patch
   )
+}
+
+/** The run record once `t` has committed on top of `run` with `eventCount` events. */
+export function nextRunRecord(run: RunRecord, t: Transition, eventCount: number, now = new Date().toISOString()): RunRecord {
+  return { ...run, ...t.run, version: run.version + 1, last_seq: run.last_seq + eventCount, updated_at: now }
+}
+
+/** The whole state once `t` has committed on top of `state`. */
+export function nextRunState(state: RunState, t: Transition, eventCount: number): RunState {
+  const nodes = dictOf(state.nodes)
+  for (const [id, node] of Object.entries(t.nodes)) {
+    if (node === null) delete nodes[id]
+    else nodes[id] = node
+  }
+  return { run: nextRunRecord(state.run, t, eventCount), nodes }
+}
+
+/** A transition's events as stored: numbered from the run's `last_seq + 1`, with no gaps. */
+export function numberEvents(run: Pick<RunRecord, 'id' | 'last_seq'>, events: NewEvent[], ts = new Date().toISOString()): RunEvent[] {
+  return events.map((e, i) => {
+    const ev: RunEvent = { seq: run.last_seq + i + 1, run_id: run.id, type: e.type, ts, data: e.data }
+    if (e.node_id !== undefined) ev.node_id = e.node_id
+    return ev
+  })
+}
+
+/** Node statuses after which a node sends nothing more in this activation. */
+export const FINISHED_NODE_STATUSES: readonly NodeStatus[] = ['succeeded', 'failed', 'skipped', 'cancelled']
+
+/** One row of the completion ledger: a node activation finished, committed at most once. */
+export interface CompletionEntry {
+  node_id: string
+  iteration: number
+  epoch: number
+  status: 'succeeded' | 'failed'
+}
+
+/** The ledger entries a transition records (its node_completed and node_failed events). */
+export function completionsOf(t: Transition): CompletionEntry[] {
+  const out: CompletionEntry[] = []
+  for (const e of t.events) {
+    if ((e.type !== 'node_completed' && e.type !== 'node_failed') || e.node_id === undefined) continue
+    const node = own(t.nodes, e.node_id) ?? undefined
+    out.push({
+      node_id: e.node_id,
+      iteration: Number(e.data.iteration ?? node?.iteration ?? 0),
+      epoch: Number(e.data.epoch ?? node?.epoch ?? 0),
+      status: e.type === 'node_completed' ? 'succeeded' : 'failed',
+    })
+  }
+  return out
 }

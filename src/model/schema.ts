@@ -22,6 +22,14 @@ export function strictObject<const E extends v.ObjectEntries>(entries: E, what?:
   return v.pipe(anObject(what), v.strictObject(entries))
 }
 
+/**
+ * A JSON object with at least these fields; unknown fields are kept (bus messages: a newer
+ * process may add fields an older one must pass along).
+ */
+export function looseObject<const E extends v.ObjectEntries>(entries: E, what?: string) {
+  return v.pipe(anObject(what), v.looseObject(entries))
+}
+
 /** A JSON object of `key` → `value`; reserved keys are errors. */
 export function record<K extends v.GenericSchema<string, string | number | symbol>, V extends v.GenericSchema>(key: K, value: V, what?: string) {
   return v.pipe(

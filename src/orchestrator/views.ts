@@ -14,7 +14,8 @@ export function runSummary(r: RunRecord) {
   }
 }
 
-export function runView(state: RunState, patches: PatchRecord[]) {
+/** A run as the API shows it; outputs kept in the CAS show as `output_ref` unless `resolve`. */
+export function runView(state: RunState, patches: PatchRecord[], opts: { resolve?: boolean } = {}) {
   const { run } = state
   const nodes = dict<unknown>()
   for (const id of Object.keys(run.ir.nodes)) {
@@ -27,7 +28,7 @@ export function runView(state: RunState, patches: PatchRecord[]) {
       iteration: n.iteration,
       started_at: n.started_at ?? null,
       finished_at: n.finished_at ?? null,
-      output: n.output ?? null,
+      output: n.output_ref && !opts.resolve ? null : (n.output ?? null),
       ...(n.output_ref ? { output_ref: n.output_ref } : {}),
       error: n.error ?? null,
     }

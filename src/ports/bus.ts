@@ -42,11 +42,15 @@ export interface Bus {
   close(): Promise<void>
 }
 
+/** Topic and channel names: used only by `runs/lanes.ts` (and the adapters' tests). */
 export const TOPICS = {
   tasks: (type: string) => `wf.tasks.${type}`,
   completions: 'wf.completions',
+  /** Workers asking a coordinator for a run transition (the request lane). */
+  requests: 'wf.requests',
 } as const
 
 export const CHANNELS = {
   runEvents: (runId: string) => `run.${runId}.events`,
+  reply: (requestId: string) => `reply.${requestId}`,
 } as const

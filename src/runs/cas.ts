@@ -1,7 +1,9 @@
 /**
- * Node outputs over 64 KiB live in the content-addressed store (`cas:sha256:<hex>`): a
- * transition's large outputs are put there before the commit and referenced from node states,
- * events and the run output; a loaded state gets them back before anything routes on it.
+ * Node outputs over 64 KiB live in the content-addressed store (`cas:sha256:<hex>`), as one
+ * layer around the Store (`withCas`): a transition's large outputs are put there before the
+ * commit and referenced from node states, events and the run output; a loaded state gets them
+ * back (keeping `output_ref`) before anything routes on it. Nothing above the store sees refs
+ * but the API's views, which show them unless asked to resolve.
  * @module
  */
 import type { RunState, Transition } from '../engine/state.ts'
@@ -15,7 +17,7 @@ function refOf(json: string): string {
 }
 
 /** The transition as stored: large outputs replaced by refs (the given one is not changed). */
-export async function offloadOutputs(store: Store, t: Transition): Promise<Transition> {
+async function offloadOutputs(store: Store, t: Transition): Promise<Transition> {
   // One output often appears twice (node state and event): decide once per value.
   const decided = new Map<unknown, string | null>()
   const offload = async (value: unknown): Promise<string | null> => {
@@ -66,7 +68,7 @@ export async function offloadOutputs(store: Store, t: Transition): Promise<Trans
 }
 
 /** The state with every referenced output read back from the CAS. */
-export async function resolveOutputs(store: Store, state: RunState): Promise<RunState> {
+async function resolveOutputs(store: Store, state: RunState): Promise<RunState> {
   const refs = Object.entries(state.nodes).filter(([, n]) => n.output_ref && n.output === undefined)
   if (refs.length === 0) return state
   const nodes = dictOf(state.nodes)
@@ -77,10 +79,21 @@ export async function resolveOutputs(store: Store, state: RunState): Promise<Run
   return { ...state, nodes }
 }
 
-/** Loads a run with its outputs resolved: what the engine routes on. */
-export async function loadResolved(store: Store, id: string): Promise<RunState | null> {
-  const state = await store.loadRun(id as never)
-  return state ? resolveOutputs(store, state) : null
+/** The store with large outputs offloaded on every write and resolved on every load. */
+export function withCas(store: Store): Store {
+  return {
+    ...store,
+    async createRun(run, first) {
+      return store.createRun(run, await offloadOutputs(store, first))
+    },
+    async commitTransition(base, t) {
+      return store.commitTransition(base, await offloadOutputs(store, t))
+    },
+    async loadRun(id) {
+      const state = await store.loadRun(id)
+      return state ? resolveOutputs(store, state) : null
+    },
+  }
 }
 
 /** The run output with each `{output_ref}` entry read back from the CAS. */

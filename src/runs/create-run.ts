@@ -11,8 +11,7 @@ import { newRunId, newTraceId } from '../ids.ts'
 import type { Kernel } from '../kernel.ts'
 import { compileWorkflow } from '../model/ir.ts'
 import type { Workflow } from '../model/workflow.ts'
-import { offloadOutputs } from './cas.ts'
-import { announce } from './transact.ts'
+import { announce, clearPending } from './transact.ts'
 import { dict } from '../model/dict.ts'
 
 export interface CreateRunOptions {
@@ -23,7 +22,7 @@ export interface CreateRunOptions {
   replay?: { of: RunState; from?: string }
 }
 
-export async function createRun(kernel: Pick<Kernel, 'store' | 'bus'>, opts: CreateRunOptions): Promise<{ run: RunRecord; created: boolean }> {
+export async function createRun(kernel: Pick<Kernel, 'store' | 'lanes' | 'log'>, opts: CreateRunOptions): Promise<{ run: RunRecord; created: boolean }> {
   const now = new Date().toISOString()
   const run: RunRecord = {
     id: newRunId(),
@@ -53,11 +52,10 @@ export async function createRun(kernel: Pick<Kernel, 'store' | 'bus'>, opts: Cre
   else await startRun(draft)
   const first = draft.toTransition()
   first.dispatchPending = first.tasks.length > 0
-  const res = await kernel.store.createRun({ run, nodes }, await offloadOutputs(kernel.store, first))
+  const res = await kernel.store.createRun({ run, nodes }, first)
   if (res.created) {
     await announce(kernel, res.run.id, first.tasks, res.events)
-    // Not awaited: if it is lost, the sweep re-dispatches once (harmless duplicates).
-    if (first.dispatchPending) kernel.store.clearDispatchPending(res.run.id).catch(() => {})
+    if (first.dispatchPending) clearPending(kernel, res.run.id)
   }
   return { run: res.run, created: res.created }
 }

@@ -4,50 +4,40 @@ import { isWorkflowId } from '../ids.ts'
 import { workflowId } from '../model/canonical.ts'
 import { validateWorkflow } from '../model/validate.ts'
 import { NAME_PATTERN, type Limits, type Workflow } from '../model/workflow.ts'
-import type { Store, StoredWorkflow } from '../ports/store.ts'
+import type { Kernel } from '../kernel.ts'
+import type { StoredWorkflow } from '../ports/store.ts'
 
 // Workflows are content-addressed, so a stored one never changes: each process remembers the
-// ones it has seen (per store) and skips the round trips for them.
-const CACHE_LIMIT = 1_000
-const caches = new WeakMap<Store, Map<string, StoredWorkflow>>()
-
-function cacheOf(store: Store): Map<string, StoredWorkflow> {
-  let cache = caches.get(store)
-  if (!cache) caches.set(store, (cache = new Map()))
-  return cache
-}
-
-function remember(store: Store, wf: StoredWorkflow): void {
-  const cache = cacheOf(store)
-  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string)
-  cache.set(wf.id, wf)
-}
+// ones it has seen (Kernel.state.workflows) and skips the round trips for them.
+type WorkflowKernel = Pick<Kernel, 'store' | 'state'>
 
 /** Validates and stores `doc`; throws INVALID_WORKFLOW (422) with every problem found. */
-export async function storeWorkflow(store: Store, doc: unknown, limits: Limits): Promise<{ id: string; workflow: Workflow; created: boolean }> {
+export async function storeWorkflow(kernel: WorkflowKernel, doc: unknown, limits: Limits): Promise<{ id: string; workflow: Workflow; created: boolean }> {
   const result = validateWorkflow(doc, limits)
   if (!result.valid) throw new AobError(ErrorCode.InvalidWorkflow, 'the workflow is invalid', result.errors)
   const workflow = result.workflow as Workflow
   const id = workflowId(doc)
-  if (cacheOf(store).has(id)) return { id, workflow, created: false }
+  const { store, state } = kernel
+  if (state.workflows.has(id)) return { id, workflow, created: false }
   const stored = { id, name: workflow.name, document: doc, created_at: new Date().toISOString() }
   const { created } = await store.putWorkflow(stored)
   // Remember the stored copy (an existing one keeps its own created_at).
-  remember(store, created ? stored : ((await store.getWorkflow(id)) ?? stored))
+  state.workflows.set(id, created ? stored : ((await store.getWorkflow(id)) ?? stored))
   return { id, workflow, created }
 }
 
 /** A workflow by id or tag name; throws WORKFLOW_NOT_FOUND. */
-export async function resolveWorkflow(store: Store, ref: string): Promise<StoredWorkflow> {
+export async function resolveWorkflow(kernel: WorkflowKernel, ref: string): Promise<StoredWorkflow> {
+  const { store, state } = kernel
   let id = ref
   if (!isWorkflowId(ref)) {
     const tag = await store.getTag(ref)
     if (!tag) throw new AobError(ErrorCode.WorkflowNotFound, `no workflow with id or tag "${ref}"`)
     id = tag.workflow_id
   }
-  const wf = cacheOf(store).get(id) ?? (await store.getWorkflow(id))
+  const wf = state.workflows.get(id) ?? (await store.getWorkflow(id))
   if (!wf) throw new AobError(ErrorCode.WorkflowNotFound, `no workflow with id or tag "${ref}"`)
-  remember(store, wf)
+  state.workflows.set(id, wf)
   return wf
 }
 

@@ -6,11 +6,14 @@
  * acked: it is delivered again after `visibilityMs`.
  * @module
  */
+import * as v from 'valibot'
 import type { Logger } from '../log.ts'
 import type { Bus, Delivery } from '../ports/bus.ts'
 
 export interface ConsumerOptions<T> {
   topic: string
+  /** Each message is checked against it first: a malformed one is logged, acked and dropped. */
+  schema?: v.GenericSchema
   group: string
   consumer: string
   concurrency: number
@@ -38,6 +41,12 @@ export function startConsumer<T>(deps: { bus: Bus; log: Logger }, opts: Consumer
 
   const handle = (d: Delivery<T>) => {
     if (inflight.has(d.id)) return
+    if (opts.schema && !v.is(opts.schema, d.msg)) {
+      const issues = v.safeParse(opts.schema, d.msg).issues?.slice(0, 3).map((i) => `${i.path?.map((p) => p.key).join('.') ?? ''}: ${i.message}`)
+      log.error({ topic: opts.topic, id: d.id, issues, message: JSON.stringify(d.msg)?.slice(0, 300) }, 'malformed message dropped')
+      bus.ack(opts.topic, opts.group, [d.id]).catch((e) => log.warn({ err: e, id: d.id }, 'could not ack a dropped message; it will be dropped again'))
+      return
+    }
     const p = opts
       .process(d, stopping.signal)
       .then(() => (stopping.signal.aborted ? undefined : bus.ack(opts.topic, opts.group, [d.id])))
@@ -47,7 +56,7 @@ export function startConsumer<T>(deps: { bus: Bus; log: Logger }, opts: Consumer
   }
 
   const heartbeat = setInterval(() => {
-    if (inflight.size) bus.touch(opts.topic, opts.group, opts.consumer, [...inflight.keys()]).catch(() => {})
+    if (inflight.size) bus.touch(opts.topic, opts.group, opts.consumer, [...inflight.keys()]).catch((e) => log.warn({ err: e, topic: opts.topic }, 'heartbeat failed; in-flight messages may be reclaimed by another consumer'))
   }, Math.max(50, Math.floor(opts.visibilityMs / 3)))
 
   const reclaim = setInterval(async () => {

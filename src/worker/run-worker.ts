@@ -5,8 +5,8 @@
  * once; anything else is retried by the coordinator up to the node's max_attempts.
  * @module
  */
-import type { Outcome } from '../engine/route.ts'
-import type { Task } from '../engine/state.ts'
+import { TaskSchema, type Outcome, type Task } from '../model/messages.ts'
+import type { Lanes } from '../runs/lanes.ts'
 import { AobError, ErrorCode, toErrorData } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { DEFAULT_MAX_JSON_DEPTH, jsonProblem } from '../model/json-bounds.ts'
@@ -28,10 +28,11 @@ export interface WorkerOptions {
   consumer?: string
 }
 
-export function startWorker(deps: { bus: Bus; log: Logger }, opts: WorkerOptions): Service {
+export function startWorker(deps: { bus: Bus; lanes: Lanes; log: Logger }, opts: WorkerOptions): Service {
   const log = deps.log.child({ worker: opts.type })
   return startConsumer<Task>(deps, {
     topic: TOPICS.tasks(opts.type),
+    schema: TaskSchema,
     group: `workers.${opts.type}`,
     consumer: opts.consumer ?? `${opts.type}-${process.pid}-${crypto.randomUUID().slice(0, 8)}`,
     concurrency: opts.concurrency ?? 64,
@@ -40,13 +41,7 @@ export function startWorker(deps: { bus: Bus; log: Logger }, opts: WorkerOptions
       const outcome = await execute(opts.handler, task, log, DEFAULT_MAX_JSON_DEPTH, stopping)
       // Stopped mid-task: no completion; the task stays pending and is redelivered.
       if (stopping.aborted) return
-      await deps.bus.publish(TOPICS.completions, {
-        run_id: task.run_id,
-        node_id: task.node_id,
-        epoch: task.epoch,
-        outcome,
-        trace_id: task.trace_id,
-      })
+      await deps.lanes.complete({ run_id: task.run_id, node_id: task.node_id, epoch: task.epoch, outcome, trace_id: task.trace_id })
     },
   })
 }

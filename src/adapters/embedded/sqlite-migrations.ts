@@ -1,15 +1,19 @@
 /** The embedded store's schema versions. Append-only: never edit or reorder an entry. @module */
 import type { Database } from 'bun:sqlite'
 import m0001 from '../../../sql/sqlite/0001_init.sql' with { type: 'text' }
+import m0002 from '../../../sql/sqlite/0002_node_completions.sql' with { type: 'text' }
 
-export const SQLITE_MIGRATIONS = [{ version: 1, name: '0001_init', sql: m0001 }] as const
+export const SQLITE_MIGRATIONS = [
+  { version: 1, name: '0001_init', sql: m0001 },
+  { version: 2, name: '0002_node_completions', sql: m0002 },
+] as const
 
 /** Applies missing versions in one transaction (the file lock serialises processes). */
-export function migrateSqlite(db: Database): void {
+export function migrateSqlite(db: Database, migrations: readonly { version: number; name: string; sql: string }[] = SQLITE_MIGRATIONS): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)')
   db.transaction(() => {
     const done = new Set(db.query<{ version: number }, []>('SELECT version FROM schema_migrations').all().map((r) => r.version))
-    for (const m of SQLITE_MIGRATIONS) {
+    for (const m of migrations) {
       if (done.has(m.version)) continue
       db.exec(m.sql)
       db.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString())

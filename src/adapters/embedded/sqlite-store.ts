@@ -4,9 +4,9 @@
  * @module
  */
 import { Database } from 'bun:sqlite'
-import { AobError, ErrorCode } from '../../errors.ts'
+import { AobError, completionRecorded, ErrorCode } from '../../errors.ts'
 import type { RunId } from '../../ids.ts'
-import type { NodeState, PatchRecord, RunEvent, RunRecord, RunState, Transition } from '../../engine/state.ts'
+import { completionsOf, nextRunRecord, numberEvents, type NodeState, type PatchRecord, type RunEvent, type RunRecord, type RunState, type Transition } from '../../engine/state.ts'
 import type { NewRun, RunFilter, Store, StoredWorkflow, TagMove, TagRecord } from '../../ports/store.ts'
 import { migrateSqlite } from './sqlite-migrations.ts'
 import { dict } from '../../model/dict.ts'
@@ -20,26 +20,27 @@ export function createSqliteStore(path: string): Store {
   migrateSqlite(db)
   const q = (sql: string) => db.query<Row, any[]>(sql)
 
-  const insertEvents = (id: RunId, lastSeq: number, t: Transition): RunEvent[] => {
-    const ts = new Date().toISOString()
+  const insertEvents = (run: RunRecord, t: Transition): RunEvent[] => {
     const stmt = q('INSERT INTO events (run_id, seq, type, node_id, ts, data) VALUES (?, ?, ?, ?, ?, ?)')
-    return t.events.map((e, i) => {
-      const ev: RunEvent = { seq: lastSeq + i + 1, run_id: id, type: e.type, ts, data: e.data }
-      if (e.node_id !== undefined) ev.node_id = e.node_id
-      stmt.run(id, ev.seq, ev.type, ev.node_id ?? null, ts, JSON.stringify(ev.data))
-      return ev
-    })
+    const events = numberEvents(run, t.events)
+    for (const ev of events) stmt.run(ev.run_id, ev.seq, ev.type, ev.node_id ?? null, ev.ts, JSON.stringify(ev.data))
+    return events
+  }
+
+  const recordCompletions = (runId: RunId, t: Transition) => {
+    const entries = completionsOf(t)
+    if (entries.length === 0) return
+    const insert = q('INSERT INTO node_completions (run_id, node_id, iteration, epoch, status, committed_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
+    const now = new Date().toISOString()
+    for (const c of entries) {
+      if (insert.run(runId, c.node_id, c.iteration, c.epoch, c.status, now).changes === 0) throw completionRecorded(runId, c.node_id, c.iteration)
+    }
   }
 
   const applyTransition = (run: RunRecord, t: Transition): { run: RunRecord; events: RunEvent[] } => {
-    const events = insertEvents(run.id, run.last_seq, t)
-    const next: RunRecord = {
-      ...run,
-      ...t.run,
-      version: run.version + 1,
-      last_seq: run.last_seq + t.events.length,
-      updated_at: new Date().toISOString(),
-    }
+    recordCompletions(run.id, t)
+    const events = insertEvents(run, t)
+    const next = nextRunRecord(run, t, events.length)
     q('UPDATE runs SET status = ?, record = ? WHERE id = ?').run(next.status, recordText(next), run.id)
     if (t.run.ir !== undefined) putIr(next)
     if (t.dispatchPending) q('UPDATE runs SET dispatch_pending_at = ? WHERE id = ?').run(Date.now(), run.id)

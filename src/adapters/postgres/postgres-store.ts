@@ -6,11 +6,11 @@
  * @module
  */
 import postgres, { type Sql } from 'postgres'
-import { AobError, ErrorCode } from '../../errors.ts'
+import { AobError, completionRecorded, ErrorCode } from '../../errors.ts'
 import type { RunId } from '../../ids.ts'
 import type { Ir } from '../../model/ir.ts'
 import type { Workflow } from '../../model/workflow.ts'
-import type { NodeState, PatchRecord, RunEvent, RunRecord, Transition } from '../../engine/state.ts'
+import { completionsOf, numberEvents, type NodeState, type PatchRecord, type RunEvent, type RunRecord, type Transition } from '../../engine/state.ts'
 import type { Store, StoredWorkflow, TagMove, TagRecord } from '../../ports/store.ts'
 import { dict, dictOf } from '../../model/dict.ts'
 import { reviveIr } from '../../model/ir.ts'
@@ -53,8 +53,7 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
 
   /** The function's item for `t` on top of `run`, and the events it numbers. */
   const itemOf = (run: RunRecord, t: Transition) => {
-    const ts = new Date().toISOString()
-    const events: RunEvent[] = t.events.map((e, i) => ({ seq: run.last_seq + i + 1, run_id: run.id, ts, type: e.type, data: e.data, ...(e.node_id !== undefined ? { node_id: e.node_id } : {}) }))
+    const events = numberEvents(run, t.events)
     const next = { ...run, ...t.run }
     const nodes = dict<NodeState>()
     const removed: string[] = []
@@ -63,12 +62,7 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
       else nodes[id] = state
     }
     // The ledger of completions: one row per node activation (its iteration), refused twice.
-    const completions = events
-      .filter((e) => (e.type === 'node_completed' || e.type === 'node_failed') && e.node_id)
-      .map((e) => {
-        const node = nodes[e.node_id as string]
-        return { node_id: e.node_id, iteration: e.data.iteration ?? node?.iteration ?? 0, epoch: e.data.epoch ?? node?.epoch ?? 0, status: e.type === 'node_completed' ? 'succeeded' : 'failed' }
-      })
+    const completions = completionsOf(t)
     const irChanged = t.run.ir !== undefined
     const item = {
       run_id: run.id,
@@ -128,8 +122,9 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
     } catch (e) {
       // One bad item (a completion committed twice) must not fail the others: alone, each
       // either commits or gets its own error.
-      if (batch.length === 1) batch[0].reject(e)
-      else for (const w of batch) runBatch([w.prepared.item]).then(([st]) => w.resolve(settle(st, w.run, w.prepared)), w.reject)
+      const fail = (w: Waiting, err: unknown) => w.reject(ledgerError(err, w.run.id))
+      if (batch.length === 1) fail(batch[0], e)
+      else for (const w of batch) runBatch([w.prepared.item]).then(([st]) => w.resolve(settle(st, w.run, w.prepared)), (err) => fail(w, err))
     } finally {
       inFlight--
       void flush()
@@ -247,7 +242,8 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
       await sql`SELECT 1`
     },
     async close() {
-      await sql.end({ timeout: 5 })
+      // Bounded: queries still running after a second are cancelled (a process must stop).
+      await sql.end({ timeout: 1 })
     },
   }
 }
@@ -298,4 +294,12 @@ function toWorkflow(r: WorkflowRow): StoredWorkflow {
 
 function toTag(r: TagRow): TagRecord {
   return { name: r.name, workflow_id: r.workflow_id, updated_at: iso(r.updated_at) }
+}
+
+/** A completion committed twice surfaces as the Store contract's error, not the driver's. */
+function ledgerError(e: unknown, runId: string): unknown {
+  const err = e as { code?: string; constraint_name?: string; detail?: string }
+  if (err?.code !== '23505' || !String(err.constraint_name ?? err.detail ?? '').includes('node_completions')) return e
+  const m = /\(run_id, node_id, iteration\)=\(([^,]+), ([^,]+), (\d+)\)/.exec(String(err.detail ?? ''))
+  return completionRecorded(runId, m?.[2] ?? '?', Number(m?.[3] ?? 0))
 }

@@ -6,12 +6,15 @@
  * @module
  */
 import Redis from 'ioredis'
+import type { Logger } from '../../log.ts'
 import type { Bus, ConsumeOptions, Delivery } from '../../ports/bus.ts'
 import { redisKeys } from './keys.ts'
 import { registerScripts } from './scripts.ts'
 
 export interface RedisBusOptions {
   prefix?: string
+  /** Where background failures (delayed promotion) are reported. */
+  log?: Logger
   /** How often a consumer of a topic promotes its due delayed messages. */
   promoteEveryMs?: number
 }
@@ -23,7 +26,7 @@ export function createRedisBus(url: string, opts: RedisBusOptions = {}): Bus {
   // Auto-pipelining batches the commands one tick issues into one write (the profile showed
   // socket writes dominating); blocking reads never run on this connection.
   const main = registerScripts(new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 3, enableAutoPipelining: true }))
-  main.on('error', () => {}) // reconnects by itself; callers see failed commands
+  main.on('error', () => {}) // reconnects by itself; callers see their commands fail
   const readers = new Map<string, Redis>()
   const groups = new Set<string>()
   const promoters = new Map<string, ReturnType<typeof setInterval>>()
@@ -43,8 +46,19 @@ export function createRedisBus(url: string, opts: RedisBusOptions = {}): Bus {
   }
   const promoter = (topic: string) => {
     if (promoters.has(topic)) return
+    let failing = false
     const timer = setInterval(() => {
-      main.promoteDelayed(keys.delayed(topic), keys.stream(topic), 500).catch(() => {})
+      main.promoteDelayed(keys.delayed(topic), keys.stream(topic), 500).then(
+        () => {
+          if (failing) opts.log?.info({ topic }, 'delayed messages are promoted again')
+          failing = false
+        },
+        (e) => {
+          // Retries of this topic wait while this fails: say so once per outage.
+          if (!failing) opts.log?.error({ err: e, topic }, 'cannot promote delayed messages (retries are held back)')
+          failing = true
+        }
+      )
     }, opts.promoteEveryMs ?? 50)
     promoters.set(topic, timer)
   }
@@ -131,6 +145,7 @@ export function createRedisBus(url: string, opts: RedisBusOptions = {}): Bus {
         set.delete(listener)
         if (set.size === 0 && listeners.get(name) === set) {
           listeners.delete(name)
+          // Harmless if lost: a stale subscription only delivers to no listener.
           subscriber?.unsubscribe(name).catch(() => {})
         }
       }
@@ -148,7 +163,9 @@ export function createRedisBus(url: string, opts: RedisBusOptions = {}): Bus {
       for (const t of promoters.values()) clearInterval(t)
       for (const r of readers.values()) r.disconnect()
       subscriber?.disconnect()
-      await main.quit().catch(() => main.disconnect())
+      // QUIT waits for a reply a dead server never sends: give it a second, then drop it.
+      await Promise.race([main.quit().catch(() => {}), Bun.sleep(1_000)])
+      main.disconnect()
     },
   }
 }

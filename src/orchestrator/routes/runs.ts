@@ -12,7 +12,7 @@ import type { Workflow } from '../../model/workflow.ts'
 import { createRun } from '../../runs/create-run.ts'
 import { transact } from '../../runs/transact.ts'
 import { resolveWorkflow, storeWorkflow } from '../../runs/workflows.ts'
-import { loadResolved, resolveRunOutput } from '../../runs/cas.ts'
+import { resolveRunOutput } from '../../runs/cas.ts'
 import { validateWorkflow } from '../../model/validate.ts'
 import { requireRole, type AuthEnv } from '../auth.ts'
 import { intParam, parseBody, readJson } from '../request.ts'
@@ -36,8 +36,8 @@ export function runRoutes(kernel: Kernel) {
     if (!isRunId(raw)) throw new AobError(ErrorCode.RunNotFound, `run ${raw} not found`)
     return raw
   }
-  const loadRun = async (raw: string, resolve = false) => {
-    const state = resolve ? await loadResolved(store, runId(raw)) : await store.loadRun(runId(raw))
+  const loadRun = async (raw: string) => {
+    const state = await store.loadRun(runId(raw))
     if (!state) throw new AobError(ErrorCode.RunNotFound, `run ${raw} not found`)
     return state
   }
@@ -47,13 +47,13 @@ export function runRoutes(kernel: Kernel) {
     let workflowId: string
     let document: Workflow
     if (typeof body.workflow === 'string') {
-      const wf = await resolveWorkflow(store, body.workflow)
+      const wf = await resolveWorkflow(kernel, body.workflow)
       workflowId = wf.id
       const checked = validateWorkflow(wf.document, config.limits)
       if (!checked.valid) throw new AobError(ErrorCode.InvalidWorkflow, `stored workflow ${wf.id} no longer validates`, checked.errors)
       document = checked.workflow as Workflow
     } else {
-      const stored = await storeWorkflow(store, body.workflow, config.limits)
+      const stored = await storeWorkflow(kernel, body.workflow, config.limits)
       workflowId = stored.id
       document = stored.workflow
     }
@@ -73,7 +73,7 @@ export function runRoutes(kernel: Kernel) {
     const cursor = c.req.query('cursor')
     if (cursor !== undefined && !isRunId(cursor)) throw new AobError(ErrorCode.BadRequest, 'cursor is not one this API returned')
     const ref = c.req.query('workflow')
-    const workflow_id = ref ? (await resolveWorkflow(store, ref)).id : undefined
+    const workflow_id = ref ? (await resolveWorkflow(kernel, ref)).id : undefined
     const runs = await store.listRuns({ status: status as RunStatus | undefined, workflow_id, limit: limit + 1, before: cursor })
     const page = runs.slice(0, limit)
     return c.json({ runs: page.map(runSummary), next_cursor: runs.length > limit ? page[page.length - 1].id : null })
@@ -81,8 +81,8 @@ export function runRoutes(kernel: Kernel) {
 
   app.get('/runs/:id', async (c) => {
     const resolve = c.req.query('resolve') === 'true'
-    const state = await loadRun(c.req.param('id'), resolve)
-    const view = runView(state, await store.listPatches(state.run.id))
+    const state = await loadRun(c.req.param('id'))
+    const view = runView(state, await store.listPatches(state.run.id), { resolve })
     if (resolve) view.output = await resolveRunOutput(store, view.output)
     return c.json(view)
   })
@@ -108,7 +108,7 @@ export function runRoutes(kernel: Kernel) {
   })
 
   app.post('/runs/:id/replay', requireRole('operator'), async (c) => {
-    const old = await loadRun(c.req.param('id'), true)
+    const old = await loadRun(c.req.param('id'))
     const body = parseBody(ReplayBody, await readJson(c, { maxDepth, optional: true }))
     const { run } = await createRun(kernel, { workflowId: old.run.workflow_id, document: old.run.document, input: old.run.input, replay: { of: old, from: body.from } })
     return c.json({ run_id: run.id, replay_of: old.run.id, status: run.status }, 201)

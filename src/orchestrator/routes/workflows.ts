@@ -28,7 +28,7 @@ export function workflowRoutes(kernel: Kernel) {
     const tag = c.req.query('tag')
     if (tag !== undefined) checkTagName(tag)
     const doc = await readJson(c, { maxDepth, document: true })
-    const { id, workflow, created } = await storeWorkflow(store, doc, config.limits)
+    const { id, workflow, created } = await storeWorkflow(kernel, doc, config.limits)
     if (tag !== undefined) await store.moveTag(tag, id)
     return c.json({ id, name: workflow.name, created, ...(tag !== undefined ? { tag } : {}) }, 201)
   })
@@ -40,7 +40,7 @@ export function workflowRoutes(kernel: Kernel) {
   })
 
   app.get('/workflows/:ref', async (c) => {
-    const wf = await resolveWorkflow(store, c.req.param('ref'))
+    const wf = await resolveWorkflow(kernel, c.req.param('ref'))
     return c.json({ id: wf.id, name: wf.name, created_at: wf.created_at, document: wf.document })
   })
 

@@ -3,8 +3,11 @@
  * message naming the variable), start, wait for SIGINT/SIGTERM, stop in reverse order.
  * @module
  */
-import { ConfigError, parseConfig, type Config } from './config.ts'
-import type { Service } from './worker/consumer.ts'
+import { ConfigError, parseConfig, type Config } from '../src/config.ts'
+import type { Service } from '../src/worker/consumer.ts'
+
+/** A stopping process exits within this, even when Redis or Postgres cannot be reached. */
+export const STOP_DEADLINE_MS = 5_000
 
 export async function runService(name: string, start: (config: Config) => Promise<{ services: Service[]; close(): Promise<void> }>): Promise<void> {
   if (process.argv.includes('--healthcheck')) await healthcheck(name)
@@ -26,8 +29,14 @@ export async function runService(name: string, start: (config: Config) => Promis
     process.once('SIGINT', resolve)
     process.once('SIGTERM', resolve)
   })
-  for (const s of [...running.services].reverse()) await s.stop()
-  await running.close()
+  // Stop taking work, finish or release what is held (each consumer has a grace), close the
+  // connections; whatever still hangs past the deadline is cut off.
+  setTimeout(() => {
+    console.error(`${name}: did not stop within ${STOP_DEADLINE_MS} ms; exiting`)
+    process.exit(1)
+  }, STOP_DEADLINE_MS).unref()
+  for (const s of [...running.services].reverse()) await s.stop().catch((e: Error) => console.error(`${name}: stopping ${s.name}: ${e.message}`))
+  await running.close().catch((e: Error) => console.error(`${name}: closing: ${e.message}`))
   process.exit(0)
 }
 
@@ -49,7 +58,11 @@ export function requireDistributed(name: string, config: Config): void {
 
 /** `<binary> --healthcheck`: asks the running service's /health (for container health checks). */
 async function healthcheck(name: string): Promise<never> {
-  const port = process.env.AOB_HEALTH_PORT ?? process.env.AOB_PORT ?? '7070'
+  let port = '7070'
+  try {
+    const config = parseConfig(process.env)
+    port = String(config.healthPort ?? config.port)
+  } catch {}
   try {
     const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2_000) })
     process.exit(res.ok ? 0 : 1)
