@@ -62,7 +62,7 @@ async function healthcheck(name: string): Promise<never> {
   try {
     const config = parseConfig(process.env)
     port = String(config.healthPort ?? config.port)
-  } catch {}
+  } catch {} // a bad configuration is reported by the service itself; the check tries the default port
   try {
     const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2_000) })
     process.exit(res.ok ? 0 : 1)

@@ -56,8 +56,8 @@ export class TerminalError extends AobError {
 /** Retry, optionally after `retryAfterMs`. */
 export class RetryableError extends AobError {
   override name = 'RetryableError'
-  constructor(code: ErrorCode, message: string, readonly retryAfterMs?: number) {
-    super(code, message)
+  constructor(code: ErrorCode, message: string, readonly retryAfterMs?: number, options?: { cause?: unknown }) {
+    super(code, message, [], options)
   }
 }
 

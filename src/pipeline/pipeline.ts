@@ -4,7 +4,7 @@
  * @module
  */
 import * as v from 'valibot'
-import { AobError, ErrorCode, RetryableError, type ErrorDetail } from '../errors.ts'
+import { ErrorCode, RetryableError, TerminalError, type ErrorDetail } from '../errors.ts'
 import { issuesToDetails } from '../model/issues.ts'
 import { STEPS, type StepContext } from './steps.ts'
 
@@ -44,13 +44,15 @@ export async function runPipeline(pipeline: Record<string, unknown>[], start: un
       if (!def) throw new Error(`unknown step op "${String(step.op)}"`)
       value = await def.run(step, value, ctx)
     } catch (e) {
+      // A step is deterministic over its input, so its failure is final; only a step that says
+      // otherwise (http_request: 429, 5xx, network) may pass with time.
       const message = `pipeline step ${i} (${String(step.op)}) failed: ${(e as Error).message}`
-      if (e instanceof RetryableError) throw new RetryableError(ErrorCode.StepFailed, message, e.retryAfterMs)
-      throw new AobError(ErrorCode.StepFailed, message)
+      if (e instanceof RetryableError) throw new RetryableError(ErrorCode.StepFailed, message, e.retryAfterMs, { cause: e })
+      throw new TerminalError(ErrorCode.StepFailed, message, [], { cause: e })
     }
     const size = value === undefined ? 0 : JSON.stringify(value).length
     if (size > MAX_PIPELINE_VALUE_BYTES) {
-      throw new AobError(ErrorCode.StepFailed, `pipeline step ${i} (${String(step.op)}) produced ${size} bytes, over the limit of ${MAX_PIPELINE_VALUE_BYTES}`)
+      throw new TerminalError(ErrorCode.StepFailed, `pipeline step ${i} (${String(step.op)}) produced ${size} bytes, over the limit of ${MAX_PIPELINE_VALUE_BYTES}`)
     }
   }
   return value === undefined ? null : value

@@ -2,7 +2,7 @@
  * The built-in node types every deployment runs: noop, sleep and transform.
  * @module
  */
-import { ErrorCode, RetryableError, TerminalError } from '../errors.ts'
+import { ErrorCode, TerminalError } from '../errors.ts'
 import type { GuardedFetch } from '../net/guarded-fetch.ts'
 import { runPipeline } from '../pipeline/pipeline.ts'
 import type { Handler } from './run-worker.ts'
@@ -25,14 +25,8 @@ const transform = (fetch?: GuardedFetch): Handler => async (task, { signal }) =>
   const ctx = task.context
   if (!ctx) throw new TerminalError(ErrorCode.Internal, 'transform task carries no context')
   const start = 'input' in task.config ? task.config.input : ctx.input
-  try {
-    return await runPipeline(task.config.pipeline as Record<string, unknown>[], start, { input: ctx.input, nodes: ctx.nodes, run: ctx.run, signal, fetch })
-  } catch (e) {
-    // A failed http_request may pass with time (the node's retry policy applies); the other
-    // steps are deterministic over their input, so retrying cannot help.
-    if (e instanceof RetryableError) throw e
-    throw new TerminalError(ErrorCode.StepFailed, (e as Error).message)
-  }
+  // Pipeline errors say themselves whether a retry can help (TerminalError or RetryableError).
+  return runPipeline(task.config.pipeline as Record<string, unknown>[], start, { input: ctx.input, nodes: ctx.nodes, run: ctx.run, signal, fetch })
 }
 
 export const BUILTIN_TYPES = ['noop', 'sleep', 'transform'] as const

@@ -299,11 +299,8 @@ export function semanticsContract(backend: string, make: Make) {
       // What POST /runs commits, without the dispatch that would follow it (the API died).
       const { Draft, newNodeState } = await import('../../src/engine/draft.ts')
       const { startRun } = await import('../../src/engine/route.ts')
-      const { compileWorkflow } = await import('../../src/model/ir.ts')
-      const { newRunId } = await import('../../src/ids.ts')
-      const document = { name: 'orphan', nodes: [noop('a', { config: { output: 'dispatched by the sweep' } })] } as any
-      const now = new Date().toISOString()
-      const run = { id: newRunId(), workflow_id: 'wf_00000000000000aa', status: 'queued', input: null, output: null, error: null, document, ir: compileWorkflow(document), ir_version: 1, loops: {}, pending_patches: 0, version: 0, last_seq: 0, idempotency_key: null, replay_of: null, trace_id: 't', created_at: now, updated_at: now, finished_at: null } as any
+      const { runRecord } = await import('../helpers/fixtures.ts')
+      const run = runRecord({ name: 'orphan', nodes: [noop('a', { config: { output: 'dispatched by the sweep' } })] }, { workflow_id: 'wf_00000000000000aa' })
       const nodes = { a: newNodeState() }
       const d = new Draft({ run, nodes })
       await startRun(d)

@@ -2,16 +2,14 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { newNodeState } from '../../src/engine/draft.ts'
 import type { RunRecord, Transition } from '../../src/engine/state.ts'
-import { newRunId, type RunId } from '../../src/ids.ts'
+import type { RunId } from '../../src/ids.ts'
 import { compileWorkflow } from '../../src/model/ir.ts'
 import type { Store } from '../../src/ports/store.ts'
+import { runRecord } from '../helpers/fixtures.ts'
 
 const WF = { name: 'c', nodes: [{ id: 'a', type: 'noop' }, { id: 'b', type: 'noop' }], edges: [{ from: 'a', to: 'b' }] }
 
-function newRun(extra: Partial<RunRecord> = {}): RunRecord {
-  const now = new Date().toISOString()
-  return { id: newRunId(), workflow_id: 'wf_0000000000000001', status: 'queued', input: { x: 1 }, output: null, error: null, document: WF as any, ir: compileWorkflow(WF as any), ir_version: 1, loops: {}, pending_patches: 0, version: 0, last_seq: 0, idempotency_key: null, replay_of: null, trace_id: 't', created_at: now, updated_at: now, finished_at: null, ...extra }
-}
+const newRun = (extra: Partial<RunRecord> = {}): RunRecord => runRecord(WF, { input: { x: 1 }, ...extra })
 
 const start = (): Transition => ({ run: { status: 'running' }, nodes: { a: { ...newNodeState(), status: 'running', epoch: 1 } }, events: [{ type: 'run_started', data: {} }, { type: 'node_started', node_id: 'a', data: {} }], tasks: [] })
 const nodes = () => ({ a: newNodeState(), b: newNodeState() })
@@ -58,6 +56,24 @@ export function storeContract(name: string, make: () => Promise<Store>) {
       const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => store.moveTag(tag, `wf_000000000000001${i}`, 'wf_0000000000000001')))
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
       expect(await store.tagHistory(tag)).toHaveLength(2)
+    })
+
+    test('the completion ledger: a node activation completes exactly once, even at the current version', async () => {
+      const run = newRun()
+      await store.createRun({ run, nodes: nodes() }, start())
+      const done = (epoch: number): Transition => ({ run: {}, nodes: { a: { ...newNodeState(), status: 'succeeded', epoch, iteration: 1 } }, events: [{ type: 'node_completed', node_id: 'a', data: { iteration: 1, epoch } }], tasks: [] })
+      await store.commitTransition((await store.loadRun(run.id))!.run, done(1))
+      const before = (await store.loadRun(run.id))!
+      expect(await codeOf(store.commitTransition(before.run, done(1)))).toBe('COMPLETION_RECORDED')
+      // Another epoch of the same activation is the same completion too.
+      expect(await codeOf(store.commitTransition(before.run, done(2)))).toBe('COMPLETION_RECORDED')
+      const after = (await store.loadRun(run.id))!
+      expect(after.run.version).toBe(before.run.version)
+      expect((await store.readEvents(run.id, 0, 100)).filter((e) => e.type === 'node_completed')).toHaveLength(1)
+      // The next activation (a loop) completes once more.
+      const again: Transition = { run: {}, nodes: { a: { ...newNodeState(), status: 'succeeded', epoch: 3, iteration: 2 } }, events: [{ type: 'node_completed', node_id: 'a', data: { iteration: 2, epoch: 3 } }], tasks: [] }
+      await store.commitTransition(after.run, again)
+      expect((await store.readEvents(run.id, 0, 100)).filter((e) => e.type === 'node_completed')).toHaveLength(2)
     })
 
     test('createRun stores the run, its nodes and the first events numbered from 1', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { evaluateExpression, expressionSyntaxError } from '../../src/expr/expression.ts'
+import { TerminalError, toErrorData } from '../../src/errors.ts'
 import { renderTemplates, templateErrors } from '../../src/expr/template.ts'
 import { runPipeline, pipelineErrors } from '../../src/pipeline/pipeline.ts'
 
@@ -61,6 +62,13 @@ describe('pipelines', () => {
       { input: ctx.input, nodes: ctx.nodes, run: ctx.run }
     )
     expect(out).toEqual({ total: 9, who: 'ada', first: 1, run: 'run_x' })
+  })
+  test('a failing step is final at the source (TerminalError), with its cause', async () => {
+    const err = await runPipeline([{ op: 'table_sort', by: 'x' }], 'not a table', { input: null, nodes: {}, run: {} }).catch((e) => e)
+    expect(err).toBeInstanceOf(TerminalError)
+    expect(err.code).toBe('STEP_FAILED')
+    expect(err.cause).toBeInstanceOf(Error)
+    expect(toErrorData(err).retryable).toBe(false)
   })
   test('a failing step is named by its index', async () => {
     expect(runPipeline([{ op: 'transform', expr: '$' }, { op: 'transform', expr: "$error('bad row')" }], 1, { input: null, nodes: {}, run: {} })).rejects.toThrow('pipeline step 1 (transform) failed: bad row')

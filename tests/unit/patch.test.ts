@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'bun:test'
 import { Draft, newNodeState } from '../../src/engine/draft.ts'
 import { patchDocument, patchRun } from '../../src/engine/patch.ts'
-import type { RunRecord, RunState } from '../../src/engine/state.ts'
+import type { NodeStatus, RunState } from '../../src/engine/state.ts'
 import { AobError } from '../../src/errors.ts'
-import { compileWorkflow } from '../../src/model/ir.ts'
 import type { Workflow } from '../../src/model/workflow.ts'
+import { runState } from '../helpers/fixtures.ts'
 
 const doc = (): Workflow => ({
   name: 'p',
@@ -26,10 +26,8 @@ function codeOf(fn: () => unknown): string {
 
 function state(statuses: Record<string, string>, policy?: 'approve'): RunState {
   const document = { ...doc(), ...(policy ? { patch_policy: policy } : {}) } as Workflow
-  const run = { id: 'run_1', workflow_id: 'wf_1', status: 'running', input: null, document, ir: compileWorkflow(document), ir_version: 1, loops: {}, pending_patches: 0, version: 1, last_seq: 0, trace_id: 't' } as unknown as RunRecord
-  const nodes: RunState['nodes'] = {}
-  for (const [id, status] of Object.entries(statuses)) nodes[id] = { ...newNodeState(), status: status as any, iteration: status === 'pending' ? 0 : 1 }
-  return { run, nodes }
+  const nodes = Object.fromEntries(Object.entries(statuses).map(([id, status]) => [id, { status: status as NodeStatus, iteration: status === 'pending' ? 0 : 1 }]))
+  return runState(document, nodes, { status: 'running', version: 1 })
 }
 
 describe('patch operations are checked before they are applied', () => {
