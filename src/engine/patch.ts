@@ -17,7 +17,7 @@ import { DEFAULT_LIMITS, type Limits, type Workflow } from '../model/workflow.ts
 import { canonicalJson } from '../model/canonical.ts'
 import { newNodeState, type Draft } from './draft.ts'
 import { reconsiderPending, settle } from './route.ts'
-import { isTerminalRun, type PatchRecord } from './state.ts'
+import { FINISHED_NODE_STATUSES, isTerminalRun, type PatchRecord } from './state.ts'
 
 export const MAX_PATCH_OPERATIONS = 100
 
@@ -125,7 +125,7 @@ export async function patchRun(
       for (const k of keys) {
         const source = d.peek(k.slice(0, k.indexOf('->')))
         // A new edge from a node that already routed can no longer deliver a token.
-        if (!(k in node.arrivals) && source && ['succeeded', 'failed', 'skipped', 'cancelled'].includes(source.status)) node.arrivals[k] = 'dead'
+        if (!(k in node.arrivals) && source && FINISHED_NODE_STATUSES.includes(source.status)) node.arrivals[k] = 'dead'
       }
     }
   }

@@ -5,6 +5,7 @@
  * @module
  */
 import jsonata from 'jsonata'
+import { BoundedMap } from '../bounded-map.ts'
 import { AobError, ErrorCode } from '../errors.ts'
 import { jsonProblem } from '../model/json-bounds.ts'
 import { restrictedFunctions } from './functions.ts'
@@ -23,7 +24,8 @@ export interface ExpressionBounds {
 export type Compiled = ReturnType<typeof jsonata>
 
 const CACHE_LIMIT = 2_000
-const cache = new Map<string, Compiled>()
+// Pure memoisation (compiled expressions), process-wide by design.
+const cache = new BoundedMap<string, Compiled>(CACHE_LIMIT)
 /** Results may nest as deep as any JSON value that enters aob. */
 const MAX_RESULT_DEPTH = 64
 
@@ -40,7 +42,6 @@ export function compileBounded(source: string, bounds: ExpressionBounds, timeout
     throw new AobError(ErrorCode.ExpressionError, describeJsonataError(e, source))
   }
   for (const [name, fn] of Object.entries(restrictedFunctions(bounds.maxResultBytes))) compiled.assign(name, fn)
-  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string)
   cache.set(key, compiled)
   return compiled
 }

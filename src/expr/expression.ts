@@ -9,6 +9,7 @@
  * regex_extract step), and so is `$eval`.
  * @module
  */
+import { BoundedMap } from '../bounded-map.ts'
 import { AobError, ErrorCode } from '../errors.ts'
 import { compileBounded, describeJsonataError, evaluateBounded, isTimeout, type ExpressionBounds } from './evaluate-bounded.ts'
 import { isInline } from './functions.ts'
@@ -27,7 +28,8 @@ export const DEFAULT_BOUNDS: ExpressionBounds = {
 export const INLINE_BUDGET_MS = 50
 
 const CLASS_LIMIT = 5_000
-const inlineBySource = new Map<string, boolean>()
+// Pure memoisation of pure functions (no deployment state), so process-wide by design.
+const inlineBySource = new BoundedMap<string, boolean>(CLASS_LIMIT)
 let sandbox: Sandbox | null = null
 
 /** Checks `source`: syntax, no regex literal. Returns whether it runs inline. */
@@ -40,7 +42,6 @@ function prepare(source: string): boolean {
     throw new AobError(ErrorCode.ExpressionError, `regular expressions are not allowed in expressions (position ${regex}); use the regex_extract step (RE2, linear time)`)
   }
   const inline = isInline(compiled.ast())
-  if (inlineBySource.size >= CLASS_LIMIT) inlineBySource.delete(inlineBySource.keys().next().value as string)
   inlineBySource.set(source, inline)
   return inline
 }

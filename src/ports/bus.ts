@@ -27,6 +27,12 @@ export interface Bus {
   ack(topic: string, group: string, ids: string[]): Promise<void>
   /** Moves messages pending longer than `minIdleMs` to `consumer` and returns them. */
   reclaim<T>(topic: string, group: string, consumer: string, minIdleMs: number, count: number): Promise<Delivery<T>[]>
+  /**
+   * Messages of `topic` that `group` has not finished: not yet delivered, or delivered and not
+   * acked (delayed ones not yet due are not counted). For queue-depth metrics and for waiting
+   * until a group has caught up.
+   */
+  depth(topic: string, group: string): Promise<number>
   /** Marks messages as still being worked on (resets their idle time). */
   touch(topic: string, group: string, consumer: string, ids: string[]): Promise<void>
   /** Broadcasts to current subscribers of `channel`; nothing is kept. */

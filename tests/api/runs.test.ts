@@ -259,9 +259,10 @@ for (const backend of BACKENDS) describe(`patch API [${backend}]`, () => {
     const id = await start({ name: 'paused-by-patch', patch_policy: 'approve', nodes: [{ id: 'a', type: 'sleep', config: { ms: 100 } }] })
     const res = await p.call('POST', `/runs/${id}/patch`, { operations: [{ op: 'add', path: '/nodes/-', value: { id: 'late', type: 'noop', config: { output: 'added' } } }] }, OPERATOR)
     expect(res.body.status).toBe('pending')
-    await waitFor(async () => (await p.call('GET', `/runs/${id}`)).body.nodes.a.status === 'succeeded')
-    await Bun.sleep(100)
-    expect((await p.call('GET', `/runs/${id}`)).body.status).toBe('paused')
+    await waitFor(async () => {
+      const r = (await p.call('GET', `/runs/${id}`)).body
+      return r.nodes.a.status === 'succeeded' && r.status === 'paused'
+    }, 5_000, 'a quiet run paused by its pending patch')
     await p.call('POST', `/patches/${res.body.patch_id}/approve`, {}, OPERATOR)
     const run = await waitFor(async () => {
       const r = (await p.call('GET', `/runs/${id}`)).body

@@ -51,6 +51,23 @@ export function busContract(name: string, make: () => Promise<Bus>) {
       expect(await bus.reclaim(t, 'g', 'rescuer', 50, 10)).toEqual([])
     })
 
+    test('depth counts what a group has not finished: undelivered and unacked', async () => {
+      const t = topicName()
+      await bus.consume(t, 'g', 'c', { count: 1, blockMs: 1 })
+      expect(await bus.depth(t, 'g')).toBe(0)
+      await bus.publish(t, { n: 1 })
+      await bus.publish(t, { n: 2 })
+      await bus.publish(t, { n: 3 })
+      expect(await bus.depth(t, 'g')).toBe(3)
+      const got = await bus.consume(t, 'g', 'c', { count: 2, blockMs: 100 })
+      expect(await bus.depth(t, 'g')).toBe(3)
+      await bus.ack(t, 'g', got.map((d) => d.id))
+      expect(await bus.depth(t, 'g')).toBe(1)
+      const [last] = await bus.consume(t, 'g', 'c', { count: 5, blockMs: 100 })
+      await bus.ack(t, 'g', [last.id])
+      expect(await bus.depth(t, 'g')).toBe(0)
+    })
+
     test('touch keeps an in-flight message from being reclaimed', async () => {
       const t = topicName()
       await bus.publish(t, { n: 1 })

@@ -64,7 +64,7 @@ describe('pipelines', () => {
     expect(out).toEqual({ total: 9, who: 'ada', first: 1, run: 'run_x' })
   })
   test('a failing step is final at the source (TerminalError), with its cause', async () => {
-    const err = await runPipeline([{ op: 'table_sort', by: 'x' }], 'not a table', { input: null, nodes: {}, run: {} }).catch((e) => e)
+    const err: any = await runPipeline([{ op: "table_sort", by: "x" }], "not a table", { input: null, nodes: {}, run: {} }).catch((e) => e)
     expect(err).toBeInstanceOf(TerminalError)
     expect(err.code).toBe('STEP_FAILED')
     expect(err.cause).toBeInstanceOf(Error)

@@ -108,6 +108,10 @@ export function createMemoryBus(): Bus {
       const g = group(topic(name), groupName)
       for (const id of ids) g.pending.delete(id)
     },
+    async depth(name, groupName) {
+      const g = group(topic(name), groupName)
+      return g.queue.length - g.head + g.pending.size
+    },
     async reclaim<T>(name: string, groupName: string, consumer: string, minIdleMs: number, count: number) {
       const g = group(topic(name), groupName)
       const now = Date.now()

@@ -6,9 +6,11 @@
 import { Database } from 'bun:sqlite'
 import { AobError, completionRecorded, ErrorCode } from '../../errors.ts'
 import type { RunId } from '../../ids.ts'
-import { completionsOf, nextRunRecord, numberEvents, type NodeState, type PatchRecord, type RunEvent, type RunRecord, type RunState, type Transition } from '../../engine/state.ts'
+import { completionsOf, nextRunRecord, TERMINAL_RUN_STATUSES, numberEvents, type NodeState, type PatchRecord, type RunEvent, type RunRecord, type RunState, type Transition } from '../../engine/state.ts'
 import type { NewRun, RunFilter, Store, StoredWorkflow, TagMove, TagRecord } from '../../ports/store.ts'
 import { migrateSqlite } from './sqlite-migrations.ts'
+import { BoundedMap } from '../../bounded-map.ts'
+import { checkTagExpectation } from '../../model/tags.ts'
 import { dict } from '../../model/dict.ts'
 import { reviveIr } from '../../model/ir.ts'
 
@@ -61,7 +63,7 @@ export function createSqliteStore(path: string): Store {
   }
 
   // The document and IR of a run version never change: stored once, parsed once per process.
-  const irs = new Map<string, Pick<RunRecord, 'document' | 'ir'>>()
+  const irs = new BoundedMap<string, Pick<RunRecord, 'document' | 'ir'>>(5_000)
   const putIr = (run: RunRecord) => {
     // Not cached here: the transaction may still roll back (the cache fills on first read).
     q('INSERT INTO run_irs (run_id, ir_version, document, ir) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(run.id, run.ir_version, JSON.stringify(run.document), JSON.stringify(run.ir))
@@ -73,7 +75,6 @@ export function createSqliteStore(path: string): Store {
     if (!ir) {
       const row = q('SELECT document, ir FROM run_irs WHERE run_id = ? AND ir_version = ?').get(rest.id, rest.ir_version)
       ir = { document: JSON.parse(row?.document as string), ir: reviveIr(JSON.parse(row?.ir as string)) }
-      if (irs.size >= 5_000) irs.delete(irs.keys().next().value as string)
       irs.set(key, ir)
     }
     return { ...rest, ...ir } as RunRecord
@@ -115,9 +116,7 @@ export function createSqliteStore(path: string): Store {
   const moveTagTx = db.transaction((name: string, workflowId: string, expect: string | null | undefined): TagMove => {
     const current = q('SELECT workflow_id, updated_at FROM tags WHERE name = ?').get(name)
     const currentId = (current?.workflow_id as string | undefined) ?? null
-    if (expect !== undefined && expect !== currentId) {
-      throw new AobError(ErrorCode.TagConflict, `tag "${name}" points to ${currentId ?? 'nothing'}, expected ${expect ?? 'nothing'}`)
-    }
+    checkTagExpectation(name, currentId, expect)
     const now = new Date().toISOString()
     if (currentId === workflowId) return { name, workflow_id: workflowId, previous_id: currentId, moved_at: current?.updated_at as string }
     q('INSERT INTO tags (name, workflow_id, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET workflow_id = excluded.workflow_id, updated_at = excluded.updated_at').run(name, workflowId, now)
@@ -196,7 +195,7 @@ export function createSqliteStore(path: string): Store {
       return q(sql).all(...args, f.limit).map((r) => toRecord(r.record as string))
     },
     async listActiveRuns() {
-      return q("SELECT id FROM runs WHERE status NOT IN ('succeeded', 'failed', 'cancelled') ORDER BY id").all().map((r) => r.id as RunId)
+      return q(`SELECT id FROM runs WHERE status NOT IN (${TERMINAL_RUN_STATUSES.map(() => '?').join(', ')}) ORDER BY id`).all(...TERMINAL_RUN_STATUSES).map((r) => r.id as RunId)
     },
     async readEvents(id, after, limit) {
       return q('SELECT * FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?')

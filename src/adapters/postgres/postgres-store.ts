@@ -12,6 +12,8 @@ import type { Ir } from '../../model/ir.ts'
 import type { Workflow } from '../../model/workflow.ts'
 import { completionsOf, numberEvents, type NodeState, type PatchRecord, type RunEvent, type RunRecord, type Transition } from '../../engine/state.ts'
 import type { Store, StoredWorkflow, TagMove, TagRecord } from '../../ports/store.ts'
+import { BoundedMap } from '../../bounded-map.ts'
+import { checkTagExpectation } from '../../model/tags.ts'
 import { dict, dictOf } from '../../model/dict.ts'
 import { reviveIr } from '../../model/ir.ts'
 
@@ -32,7 +34,7 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
     onnotice: () => {},
     connection: { application_name: 'aob', ...(opts.schema ? { search_path: opts.schema } : {}) },
   })
-  const irCache = new Map<string, { document: Workflow; ir: Ir }>()
+  const irCache = new BoundedMap<string, { document: Workflow; ir: Ir }>(IR_CACHE_LIMIT)
 
   const versionOf = async (runId: string, irVersion: number) => {
     const key = `${runId}:${irVersion}`
@@ -40,7 +42,6 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
     if (hit) return hit
     const [row] = await sql<{ document: Workflow; ir: Ir }[]>`SELECT document, ir FROM run_irs WHERE run_id = ${runId} AND ir_version = ${irVersion}`
     if (!row) throw new AobError(ErrorCode.Internal, `[aob] [postgres-store] run ${runId} has no IR version ${irVersion}`)
-    if (irCache.size >= IR_CACHE_LIMIT) irCache.delete(irCache.keys().next().value as string)
     const version = { document: row.document, ir: reviveIr(row.ir) }
     irCache.set(key, version)
     return version
@@ -158,9 +159,7 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
         await tx`SELECT pg_advisory_xact_lock(hashtext(${`aob.tag.${name}`}))`
         const [locked] = await tx<{ workflow_id: string; updated_at: Date }[]>`SELECT workflow_id, updated_at FROM tags WHERE name = ${name}`
         const currentId = locked?.workflow_id ?? null
-        if (expect !== undefined && expect !== currentId) {
-          throw new AobError(ErrorCode.TagConflict, `tag "${name}" points to ${currentId ?? 'nothing'}, expected ${expect ?? 'nothing'}`)
-        }
+        checkTagExpectation(name, currentId, expect)
         if (currentId === workflowId) return { name, workflow_id: workflowId, previous_id: currentId, moved_at: iso(locked!.updated_at) } satisfies TagMove
         const now = new Date().toISOString()
         await tx`INSERT INTO tags (name, workflow_id, updated_at) VALUES (${name}, ${workflowId}, ${now}) ON CONFLICT (name) DO UPDATE SET workflow_id = EXCLUDED.workflow_id, updated_at = EXCLUDED.updated_at`
@@ -209,6 +208,7 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
       return Promise.all(rows.map(toRecord))
     },
     async listActiveRuns() {
+      // Written out (not bound) so that the partial index runs_active serves it.
       const rows = await sql<{ id: RunId }[]>`SELECT id FROM runs WHERE status NOT IN ('succeeded', 'failed', 'cancelled') ORDER BY id`
       return rows.map((r) => r.id)
     },

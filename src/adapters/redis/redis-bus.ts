@@ -107,6 +107,21 @@ export function createRedisBus(url: string, opts: RedisBusOptions = {}): Bus {
     async ack(topic, group, ids) {
       if (ids.length) await main.ackDelete(keys.stream(topic), group, ...ids)
     },
+    async depth(topic, group) {
+      await ensureGroup(topic, group)
+      // XINFO GROUPS (Redis 7.0): pending = delivered, not acked; lag = not yet delivered.
+      const groupsInfo = (await main.xinfo('GROUPS', keys.stream(topic))) as unknown[][]
+      for (const fields of groupsInfo) {
+        const info = new Map<string, unknown>()
+        for (let i = 0; i + 1 < fields.length; i += 2) info.set(String(fields[i]), fields[i + 1])
+        if (info.get('name') !== group) continue
+        const lag = info.get('lag')
+        const pending = Number(info.get('pending') ?? 0)
+        // lag is nil when Redis cannot tell (entries deleted mid-stream): count the whole stream then.
+        return pending + (lag === null || lag === undefined ? Number(await main.xlen(keys.stream(topic))) : Number(lag))
+      }
+      return 0
+    },
     async reclaim<T>(topic: string, group: string, consumer: string, minIdleMs: number, count: number) {
       await ensureGroup(topic, group)
       const key = keys.stream(topic)

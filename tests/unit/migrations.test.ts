@@ -1,0 +1,28 @@
+import { expect, test } from 'bun:test'
+import { Glob } from 'bun'
+import { MIGRATIONS } from '../../src/adapters/postgres/migrations.ts'
+import { SQLITE_MIGRATIONS } from '../../src/adapters/embedded/sqlite-migrations.ts'
+
+/**
+ * Migrations are append-only: a shipped file never changes (a user's database already ran it).
+ * A new migration is a new file, and a new line here.
+ */
+const SHIPPED: Record<string, string> = {
+  'sql/migrations/0001_init.sql': 'cf7638964faf727b',
+  'sql/migrations/0002_commit_transitions.sql': 'f7eee123913ba7ee',
+  'sql/sqlite/0001_init.sql': '8001b25192e889c5',
+  'sql/sqlite/0002_node_completions.sql': '70b16d2c7ce74d51',
+}
+
+test('shipped migration files are unchanged, and every file is listed and embedded in order', async () => {
+  const files: string[] = []
+  for await (const f of new Glob('sql/{migrations,sqlite}/*.sql').scan('.')) files.push(f)
+  expect(files.sort()).toEqual(Object.keys(SHIPPED).sort())
+  for (const [file, digest] of Object.entries(SHIPPED)) {
+    const actual = new Bun.CryptoHasher('sha256').update(await Bun.file(file).text()).digest('hex').slice(0, 16)
+    expect({ file, digest: actual }).toEqual({ file, digest })
+  }
+  expect(MIGRATIONS.map((m) => m.version as number)).toEqual(MIGRATIONS.map((_, i) => i + 1))
+  expect(SQLITE_MIGRATIONS.map((m) => m.version as number)).toEqual(SQLITE_MIGRATIONS.map((_, i) => i + 1))
+  expect(SQLITE_MIGRATIONS.map((m) => `sql/sqlite/${m.name}.sql`)).toEqual(files.filter((f) => f.startsWith('sql/sqlite/')).sort())
+})
