@@ -35,7 +35,7 @@ export async function runService(name: string, start: (config: Config) => Promis
     console.error(`${name}: did not stop within ${STOP_DEADLINE_MS} ms; exiting`)
     process.exit(1)
   }, STOP_DEADLINE_MS).unref()
-  for (const s of [...running.services].reverse()) await s.stop().catch((e: Error) => console.error(`${name}: stopping ${s.name}: ${e.message}`))
+  await Promise.all(running.services.map((s) => s.stop().catch((e: Error) => console.error(`${name}: stopping ${s.name}: ${e.message}`))))
   await running.close().catch((e: Error) => console.error(`${name}: closing: ${e.message}`))
   process.exit(0)
 }
