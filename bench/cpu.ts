@@ -4,7 +4,9 @@ import { readdirSync, readFileSync } from 'node:fs'
 const TICK_MS = 10 // USER_HZ = 100 on Linux
 
 /** CPU ms so far of each named group: pids given, or processes whose command name matches. */
-export function cpuSnapshot(groups: Record<string, { pids?: number[]; comm?: string[] }>): Record<string, number> {
+export function cpuSnapshot(
+  groups: Record<string, { pids?: number[]; comm?: string[] }>
+): Record<string, number> {
   const out: Record<string, number> = {}
   const all = readdirSync('/proc').filter((d) => /^\d+$/.test(d))
   for (const [name, g] of Object.entries(groups)) {

@@ -24,20 +24,38 @@ export function benchGuard(port: number) {
   return createGuardedFetch({ policy: createPolicy({ allow: ['127.0.0.1/32'], ports: [port] }) })
 }
 
-export async function benchHttp(kernel: Kernel, port: number, opts: { runs: number; concurrency: number }) {
+export async function benchHttp(
+  kernel: Kernel,
+  port: number,
+  opts: { runs: number; concurrency: number }
+) {
   const base = `http://127.0.0.1:${port}`
   for (const path of ['/fast', '/slow']) {
-    const workflow = { name: 'http-bench', nodes: [{ id: 'get', type: 'http', config: { url: `${base}${path}` } }] }
-    const timings = afterWarmup(await runWorkload(kernel, workflow, opts.runs, opts.concurrency), opts.runs)
-    const window = (Math.max(...timings.map((t) => t.end)) - Math.min(...timings.map((t) => t.start))) / 1000
+    const workflow = {
+      name: 'http-bench',
+      nodes: [{ id: 'get', type: 'http', config: { url: `${base}${path}` } }],
+    }
+    const timings = afterWarmup(
+      await runWorkload(kernel, workflow, opts.runs, opts.concurrency),
+      opts.runs
+    )
+    const window =
+      (Math.max(...timings.map((t) => t.end)) - Math.min(...timings.map((t) => t.start))) / 1000
     const latency = summarize(timings.map((t) => t.end - t.start))
-    console.log(`http      ${path === '/fast' ? '0 ms ' : '50 ms'} server (c=${opts.concurrency}): ${(timings.length / window).toFixed(0)} http nodes/s, run p50 ${ms(latency.p50)} p99 ${ms(latency.p99)}`)
+    console.log(
+      `http      ${path === '/fast' ? '0 ms ' : '50 ms'} server (c=${opts.concurrency}): ${(timings.length / window).toFixed(0)} http nodes/s, run p50 ${ms(latency.p50)} p99 ${ms(latency.p99)}`
+    )
   }
   const guard = benchGuard(port)
   // Interleaved, so both see the same warm-up, the same server state and the same noise.
-  const [plain, guarded] = await interleaved(2000, [async () => (await fetch(`${base}/fast`)).arrayBuffer(), async () => (await guard(`${base}/fast`)).response.arrayBuffer()])
+  const [plain, guarded] = await interleaved(2000, [
+    async () => (await fetch(`${base}/fast`)).arrayBuffer(),
+    async () => (await guard(`${base}/fast`)).response.arrayBuffer(),
+  ])
   console.log(`baseline  plain fetch (sequential): p50 ${ms(plain.p50)} p99 ${ms(plain.p99)}`)
-  console.log(`guard     guarded fetch (sequential): p50 ${ms(guarded.p50)} p99 ${ms(guarded.p99)}; added p50 ${ms(guarded.p50 - plain.p50)} (${(guarded.p50 / plain.p50).toFixed(2)}× plain)`)
+  console.log(
+    `guard     guarded fetch (sequential): p50 ${ms(guarded.p50)} p99 ${ms(guarded.p99)}; added p50 ${ms(guarded.p50 - plain.p50)} (${(guarded.p50 / plain.p50).toFixed(2)}× plain)`
+  )
 }
 
 async function interleaved(n: number, fns: (() => Promise<unknown>)[]) {

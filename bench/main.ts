@@ -40,31 +40,60 @@ const { values, positionals } = parseArgs({
   },
 })
 const backend = values.backend as 'embedded' | 'redis-pg'
-if (!['embedded', 'redis-pg'].includes(backend)) throw new Error('--backend must be embedded or redis-pg')
+if (!['embedded', 'redis-pg'].includes(backend))
+  throw new Error('--backend must be embedded or redis-pg')
 const all = positionals.length === 0 || positionals.includes('all')
-const selected = all ? ['chain10', 'fanout10'] : positionals.filter((p) => p !== 'api' && p !== 'http')
+const selected = all
+  ? ['chain10', 'fanout10']
+  : positionals.filter((p) => p !== 'api' && p !== 'http')
 const withApi = all || positionals.includes('api')
 const withHttp = all || positionals.includes('http')
 
 const log = createLogger('error', 'bench')
 const cluster = backend === 'redis-pg' ? await startDistributed(Number(values.workers)) : null
-const config = parseConfig({ AOB_LOG_LEVEL: 'error', ...(cluster?.env ?? {}) }, { dataPath: ':memory:', tokens: [] })
+const config = parseConfig(
+  { AOB_LOG_LEVEL: 'error', ...(cluster?.env ?? {}) },
+  { dataPath: ':memory:', tokens: [] }
+)
 const kernel = await createKernel(config, { log, migrate: true })
 const httpTarget = withHttp ? startHttpTarget() : null
 const platform =
   backend === 'embedded'
-    ? await startPlatform(kernel, { host: '127.0.0.1', port: 0, fetch: httpTarget ? benchGuard(httpTarget.port as number) : undefined })
+    ? await startPlatform(kernel, {
+        host: '127.0.0.1',
+        port: 0,
+        fetch: httpTarget ? benchGuard(httpTarget.port as number) : undefined,
+      })
     : null
 
-console.log(`aob bench: backend=${backend} runs=${values.runs} concurrency=${values.concurrency} workers=${backend === 'embedded' ? 'in-process' : `${values.workers} process(es) + 1 coordinator process`} bun=${Bun.version} cpus=${navigator.hardwareConcurrency}`)
+console.log(
+  `aob bench: backend=${backend} runs=${values.runs} concurrency=${values.concurrency} workers=${backend === 'embedded' ? 'in-process' : `${values.workers} process(es) + 1 coordinator process`} bun=${Bun.version} cpus=${navigator.hardwareConcurrency}`
+)
 const hop = await busRoundTrip(kernel, 2000)
 const commit = await storeCommit(kernel, 2000)
 console.log(`baseline  bus round trip (publish→consume→ack): p50 ${ms(hop.p50)} p99 ${ms(hop.p99)}`)
-console.log(`baseline  store commit (one transition):        p50 ${ms(commit.p50)} p99 ${ms(commit.p99)}`)
-await reportWorkloads(kernel, { selected, runs: Number(values.runs), concurrency: Number(values.concurrency), latencyRuns: Number(values['latency-runs']), commitP50: commit.p50, cpu: cluster ? () => cpuSnapshot(cluster.cpuGroups) : undefined })
-if (withApi) await benchApi(backend, cluster?.env ?? {}, { requests: Number(values.requests), concurrency: 32 })
+console.log(
+  `baseline  store commit (one transition):        p50 ${ms(commit.p50)} p99 ${ms(commit.p99)}`
+)
+await reportWorkloads(kernel, {
+  selected,
+  runs: Number(values.runs),
+  concurrency: Number(values.concurrency),
+  latencyRuns: Number(values['latency-runs']),
+  commitP50: commit.p50,
+  cpu: cluster ? () => cpuSnapshot(cluster.cpuGroups) : undefined,
+})
+if (withApi)
+  await benchApi(backend, cluster?.env ?? {}, {
+    requests: Number(values.requests),
+    concurrency: 32,
+  })
 if (httpTarget) {
-  if (backend === 'embedded') await benchHttp(kernel, httpTarget.port as number, { runs: Number(values.runs), concurrency: Number(values.concurrency) })
+  if (backend === 'embedded')
+    await benchHttp(kernel, httpTarget.port as number, {
+      runs: Number(values.runs),
+      concurrency: Number(values.concurrency),
+    })
   else console.log('http      (run `bun run bench http` on the embedded backend)')
   httpTarget.stop(true)
 }

@@ -45,7 +45,8 @@ function loadCredentials(): Credentials | null {
 
 export function outputMode(flags: GlobalFlags): 'text' | 'json' {
   const mode = flags.output ?? 'text'
-  if (mode !== 'text' && mode !== 'json') throw new CliError(`--output must be text or json, got "${mode}"`, 2)
+  if (mode !== 'text' && mode !== 'json')
+    throw new CliError(`--output must be text or json, got "${mode}"`, 2)
   return mode
 }
 
@@ -57,14 +58,24 @@ export interface ApiClient {
 
 export function apiClient(flags: GlobalFlags): ApiClient {
   const saved = loadCredentials()
-  const server = (flags.server || env('AOB_SERVER') || saved?.server || 'http://127.0.0.1:7070').replace(/\/+$/, '')
-  const token = flags.token || env('AOB_TOKEN') || (saved && saved.server.replace(/\/+$/, '') === server ? saved.token : undefined)
+  const server = (
+    flags.server ||
+    env('AOB_SERVER') ||
+    saved?.server ||
+    'http://127.0.0.1:7070'
+  ).replace(/\/+$/, '')
+  const token =
+    flags.token ||
+    env('AOB_TOKEN') ||
+    (saved && saved.server.replace(/\/+$/, '') === server ? saved.token : undefined)
   const headers = (): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {})
   const call = async (path: string, init: RequestInit): Promise<Response> => {
     try {
       return await fetch(`${server}/api/v1${path}`, init)
     } catch (e) {
-      throw new CliError(`cannot reach the aob API at ${server}: ${(e as Error).message} (is \`aob dev\` running? set --server or AOB_SERVER)`)
+      throw new CliError(
+        `cannot reach the aob API at ${server}: ${(e as Error).message} (is \`aob dev\` running? set --server or AOB_SERVER)`
+      )
     }
   }
   return {
@@ -72,13 +83,20 @@ export function apiClient(flags: GlobalFlags): ApiClient {
     async request<T>(method: string, path: string, body?: unknown): Promise<T> {
       const res = await call(path, {
         method,
-        headers: { ...headers(), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          ...headers(),
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
         body: body !== undefined ? JSON.stringify(body) : undefined,
       })
       const text = await res.text()
       const data = text ? safeJson(text) : null
       if (!res.ok) {
-        const err = (data as { error?: { message?: string; details?: { path: string; message: string }[] } } | null)?.error
+        const err = (
+          data as {
+            error?: { message?: string; details?: { path: string; message: string }[] }
+          } | null
+        )?.error
         const details = err?.details?.map((d) => `\n  ${d.path}: ${d.message}`).join('') ?? ''
         throw new CliError(`${res.status}: ${err?.message ?? text}${details}`)
       }

@@ -3,7 +3,10 @@ export const EXIT = { ok: 0, error: 1, usage: 2, runFailed: 3 } as const
 
 export class CliError extends Error {
   override name = 'CliError'
-  constructor(message: string, readonly exitCode: number = EXIT.error) {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.error
+  ) {
     super(message)
   }
 }

@@ -9,11 +9,19 @@ import { CliError } from './errors.ts'
 
 const TERMINAL = new Set(['run_completed', 'run_failed', 'run_cancelled'])
 
-export async function followRun(api: ApiClient, runId: string, onEvent: (ev: RunEvent) => void): Promise<RunEvent> {
+export async function followRun(
+  api: ApiClient,
+  runId: string,
+  onEvent: (ev: RunEvent) => void
+): Promise<RunEvent> {
   let last = 0
   for (let attempt = 0; attempt < 10; attempt++) {
-    const res = await api.stream(`/runs/${runId}/events/stream`, last ? { 'last-event-id': String(last) } : {})
-    if (!res.ok || !res.body) throw new CliError(`cannot follow run ${runId}: HTTP ${res.status} ${await res.text()}`)
+    const res = await api.stream(
+      `/runs/${runId}/events/stream`,
+      last ? { 'last-event-id': String(last) } : {}
+    )
+    if (!res.ok || !res.body)
+      throw new CliError(`cannot follow run ${runId}: HTTP ${res.status} ${await res.text()}`)
     const decoder = new TextDecoder()
     let buffer = ''
     try {
@@ -47,10 +55,12 @@ export function formatEvent(ev: RunEvent): string {
   const time = ev.ts.slice(11, 23)
   const node = ev.node_id ? ` ${ev.node_id}` : ''
   let detail = ''
-  if (ev.type === 'node_failed' || ev.type === 'run_failed') detail = ` ${(ev.data.error as { message?: string })?.message ?? ''}`
+  if (ev.type === 'node_failed' || ev.type === 'run_failed')
+    detail = ` ${(ev.data.error as { message?: string })?.message ?? ''}`
   else if (ev.type === 'node_skipped') detail = ` (${String(ev.data.reason)})`
   else if (ev.type === 'log') detail = ` ${String(ev.data.message)}`
-  else if (ev.type === 'node_completed' || ev.type === 'run_completed') detail = ` ${truncate(JSON.stringify(ev.data.output))}`
+  else if (ev.type === 'node_completed' || ev.type === 'run_completed')
+    detail = ` ${truncate(JSON.stringify(ev.data.output))}`
   return `${time} #${ev.seq} ${ev.type}${node}${detail}`
 }
 

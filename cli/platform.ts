@@ -26,9 +26,19 @@ export interface Platform {
 }
 
 export async function startPlatform(kernel: Kernel, opts: PlatformOptions): Promise<Platform> {
-  const services: Service[] = [await startCoordinator(kernel, { visibilityMs: kernel.config.visibilityMs })]
-  services.push(...startBuiltinWorker(kernel, { fetch: opts.fetch }), ...startHttpWorker(kernel, { fetch: opts.fetch }))
-  const api = startOrchestrator(kernel, { host: opts.host, port: opts.port, service: 'aob-dev', keepAliveMs: opts.keepAliveMs })
+  const services: Service[] = [
+    await startCoordinator(kernel, { visibilityMs: kernel.config.visibilityMs }),
+  ]
+  services.push(
+    ...startBuiltinWorker(kernel, { fetch: opts.fetch }),
+    ...startHttpWorker(kernel, { fetch: opts.fetch })
+  )
+  const api = startOrchestrator(kernel, {
+    host: opts.host,
+    port: opts.port,
+    service: 'aob-dev',
+    keepAliveMs: opts.keepAliveMs,
+  })
   services.push(api)
   return {
     api,

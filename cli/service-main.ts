@@ -9,7 +9,10 @@ import type { Service } from '../src/worker/consumer.ts'
 /** A stopping process exits within this, even when Redis or Postgres cannot be reached. */
 export const STOP_DEADLINE_MS = 5_000
 
-export async function runService(name: string, start: (config: Config) => Promise<{ services: Service[]; close(): Promise<void> }>): Promise<void> {
+export async function runService(
+  name: string,
+  start: (config: Config) => Promise<{ services: Service[]; close(): Promise<void> }>
+): Promise<void> {
   if (process.argv.includes('--healthcheck')) await healthcheck(name)
   let config: Config
   try {
@@ -35,7 +38,11 @@ export async function runService(name: string, start: (config: Config) => Promis
     console.error(`${name}: did not stop within ${STOP_DEADLINE_MS} ms; exiting`)
     process.exit(1)
   }, STOP_DEADLINE_MS).unref()
-  await Promise.all(running.services.map((s) => s.stop().catch((e: Error) => console.error(`${name}: stopping ${s.name}: ${e.message}`))))
+  await Promise.all(
+    running.services.map((s) =>
+      s.stop().catch((e: Error) => console.error(`${name}: stopping ${s.name}: ${e.message}`))
+    )
+  )
   await running.close().catch((e: Error) => console.error(`${name}: closing: ${e.message}`))
   process.exit(0)
 }
@@ -51,7 +58,9 @@ export function requireRedis(name: string, config: Config): void {
 /** Distributed services need both backends; say which variable is missing. */
 export function requireDistributed(name: string, config: Config): void {
   if (config.mode !== 'distributed') {
-    console.error(`${name}: AOB_DATABASE_URL and AOB_REDIS_URL must be set (this service runs on the distributed backend; for one process use \`aob dev\`)`)
+    console.error(
+      `${name}: AOB_DATABASE_URL and AOB_REDIS_URL must be set (this service runs on the distributed backend; for one process use \`aob dev\`)`
+    )
     process.exit(1)
   }
 }
@@ -64,7 +73,9 @@ async function healthcheck(name: string): Promise<never> {
     port = String(config.healthPort ?? config.port)
   } catch {} // a bad configuration is reported by the service itself; the check tries the default port
   try {
-    const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2_000) })
+    const res = await fetch(`http://127.0.0.1:${port}/health`, {
+      signal: AbortSignal.timeout(2_000),
+    })
     process.exit(res.ok ? 0 : 1)
   } catch (e) {
     console.error(`${name}: health check failed: ${(e as Error).message}`)

@@ -19,7 +19,8 @@ async function build(wanted: string[]): Promise<void> {
   const names = wanted.length ? wanted : Object.keys(BINARIES)
   for (const name of names) {
     const entry = BINARIES[name]
-    if (!entry) throw new Error(`unknown binary "${name}"; known: ${Object.keys(BINARIES).join(', ')}`)
+    if (!entry)
+      throw new Error(`unknown binary "${name}"; known: ${Object.keys(BINARIES).join(', ')}`)
     const started = performance.now()
     // The expression sandbox runs in a Worker: its file is an extra entrypoint of every binary.
     await $`bun build ${entry} src/expr/sandbox-worker.ts --compile --minify --sourcemap --bytecode --format=esm --no-compile-autoload-dotenv --no-compile-autoload-bunfig --define AOB_VERSION=${JSON.stringify(pkg.version)} --outfile dist/${name}`.quiet()

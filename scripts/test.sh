@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs Bun, Redis and Postgres when missing
 # (the tests start throwaway servers from these binaries unless AOB_TEST_REDIS_URL and
-# AOB_TEST_DATABASE_URL are given), the dependencies, then type-checks and runs every test.
+# AOB_TEST_DATABASE_URL are given), the dependencies, then checks formatting (Biome), type-checks
+# and runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -14,5 +15,6 @@ if [ ${#need_apt[@]} -gt 0 ] && [ -z "${AOB_TEST_REDIS_URL:-}${AOB_TEST_DATABASE
 fi
 command -v bun >/dev/null 2>&1 || npm install -g bun
 bun install --frozen-lockfile
+bun run format:check
 bun run typecheck
 bun run test

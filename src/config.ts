@@ -76,15 +76,21 @@ export class ConfigError extends Error {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
-export function parseConfig(env: Record<string, string | undefined>, overrides: Partial<Config> = {}): Config {
+export function parseConfig(
+  env: Record<string, string | undefined>,
+  overrides: Partial<Config> = {}
+): Config {
   const databaseUrl = nonEmpty(env[ENV.databaseUrl])
   const redisUrl = nonEmpty(env[ENV.redisUrl])
   // Redis alone is enough for a worker process; Postgres alone is a mistake.
   if (databaseUrl && !redisUrl) {
-    throw new ConfigError(`${ENV.redisUrl} must be set too: the distributed backend needs both ${ENV.databaseUrl} and ${ENV.redisUrl}`)
+    throw new ConfigError(
+      `${ENV.redisUrl} must be set too: the distributed backend needs both ${ENV.databaseUrl} and ${ENV.redisUrl}`
+    )
   }
   const logLevel = env[ENV.logLevel] ?? 'info'
-  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`${ENV.logLevel}="${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`)
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new ConfigError(`${ENV.logLevel}="${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`)
   const config: Config = {
     mode: databaseUrl && redisUrl ? 'distributed' : 'embedded',
     dataPath: nonEmpty(env[ENV.data]) ?? '.aob/aob.db',
@@ -98,7 +104,10 @@ export function parseConfig(env: Record<string, string | undefined>, overrides: 
     },
     logLevel,
     bodyLimitBytes: intVar(env, ENV.bodyLimit, 2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
-    httpAllow: (env[ENV.httpAllow] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    httpAllow: (env[ENV.httpAllow] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     httpPorts: portList(env[ENV.httpPorts]),
     redisPrefix: env[ENV.redisPrefix] ?? '',
     visibilityMs: intVar(env, ENV.visibilityMs, 30_000, 100, 3_600_000),
@@ -106,29 +115,47 @@ export function parseConfig(env: Record<string, string | undefined>, overrides: 
   }
   const denied = nonEmpty(env[ENV.httpDeniedPaths])
   if (denied !== undefined) {
-    const paths = denied.split(',').map((p) => p.trim().toLowerCase()).filter(Boolean)
-    if (paths.some((p) => !p.startsWith('/'))) throw new ConfigError(`${ENV.httpDeniedPaths}="${denied}" must be a comma-separated list of paths starting with /`)
+    const paths = denied
+      .split(',')
+      .map((p) => p.trim().toLowerCase())
+      .filter(Boolean)
+    if (paths.some((p) => !p.startsWith('/')))
+      throw new ConfigError(
+        `${ENV.httpDeniedPaths}="${denied}" must be a comma-separated list of paths starting with /`
+      )
     config.httpDeniedPaths = paths
   }
-  if (nonEmpty(env[ENV.healthPort]) !== undefined) config.healthPort = intVar(env, ENV.healthPort, 0, 0, 65535)
+  if (nonEmpty(env[ENV.healthPort]) !== undefined)
+    config.healthPort = intVar(env, ENV.healthPort, 0, 0, 65535)
   const types = nonEmpty(env[ENV.workerTypes])
   if (types !== undefined) {
-    const list = types.split(',').map((t) => t.trim()).filter(Boolean)
-    if (list.length === 0 || list.some((t) => !/^[a-z][a-z0-9_.-]{0,63}$/.test(t))) throw new ConfigError(`${ENV.workerTypes}="${types}" must be a comma-separated list of node types`)
+    const list = types
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean)
+    if (list.length === 0 || list.some((t) => !/^[a-z][a-z0-9_.-]{0,63}$/.test(t)))
+      throw new ConfigError(
+        `${ENV.workerTypes}="${types}" must be a comma-separated list of node types`
+      )
     config.workerTypes = list
   }
   const schema = nonEmpty(env[ENV.databaseSchema])
   if (schema !== undefined) {
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new ConfigError(`${ENV.databaseSchema}="${schema}" must be a lower-case SQL identifier`)
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+      throw new ConfigError(`${ENV.databaseSchema}="${schema}" must be a lower-case SQL identifier`)
     config.databaseSchema = schema
   }
   try {
     parseAllowList(config.httpAllow)
   } catch (e) {
-    throw new ConfigError(`${ENV.httpAllow}: ${(e as Error).message} (entries are CIDRs, IPs or host names, comma-separated)`)
+    throw new ConfigError(
+      `${ENV.httpAllow}: ${(e as Error).message} (entries are CIDRs, IPs or host names, comma-separated)`
+    )
   }
-  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError(`${ENV.databaseUrl} must be a postgres:// URL`)
-  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError(`${ENV.redisUrl} must be a redis:// URL`)
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl))
+    throw new ConfigError(`${ENV.databaseUrl} must be a postgres:// URL`)
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl))
+    throw new ConfigError(`${ENV.redisUrl} must be a redis:// URL`)
   if (databaseUrl) config.databaseUrl = databaseUrl
   if (redisUrl) config.redisUrl = redisUrl
   return { ...config, ...overrides }
@@ -141,7 +168,9 @@ export function parseTokens(raw: string | undefined): TokenGrant[] {
     const role = part.slice(0, i).trim()
     const token = part.slice(i + 1).trim()
     if (i < 0 || !ROLES.includes(role as Role) || token.length < 8) {
-      throw new ConfigError(`${ENV.tokens}: each entry must be role:token with role one of ${ROLES.join('|')} and a token of 8+ characters`)
+      throw new ConfigError(
+        `${ENV.tokens}: each entry must be role:token with role one of ${ROLES.join('|')} and a token of 8+ characters`
+      )
     }
     return { role: role as Role, token }
   })
@@ -152,7 +181,10 @@ export function parseTokens(raw: string | undefined): TokenGrant[] {
 function portList(raw: string | undefined): number[] {
   if (!raw?.trim()) return [80, 443]
   const ports = raw.split(',').map((p) => Number(p.trim()))
-  if (ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) throw new ConfigError(`${ENV.httpPorts}="${raw}" must be a comma-separated list of ports 1-65535`)
+  if (ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535))
+    throw new ConfigError(
+      `${ENV.httpPorts}="${raw}" must be a comma-separated list of ports 1-65535`
+    )
   return ports
 }
 
@@ -160,10 +192,17 @@ function nonEmpty(s: string | undefined): string | undefined {
   return s && s.trim() ? s.trim() : undefined
 }
 
-function intVar(env: Record<string, string | undefined>, name: string, dflt: number, min: number, max: number): number {
+function intVar(
+  env: Record<string, string | undefined>,
+  name: string,
+  dflt: number,
+  min: number,
+  max: number
+): number {
   const raw = nonEmpty(env[name])
   if (raw === undefined) return dflt
   const n = Number(raw)
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name}="${raw}" must be an integer from ${min} to ${max}`)
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ConfigError(`${name}="${raw}" must be an integer from ${min} to ${max}`)
   return n
 }

@@ -56,7 +56,12 @@ export class TerminalError extends AobError {
 /** Retry, optionally after `retryAfterMs`. */
 export class RetryableError extends AobError {
   override name = 'RetryableError'
-  constructor(code: ErrorCode, message: string, readonly retryAfterMs?: number, options?: { cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly retryAfterMs?: number,
+    options?: { cause?: unknown }
+  ) {
     super(code, message, [], options)
   }
 }
@@ -90,5 +95,8 @@ export function toErrorData(e: unknown): ErrorData {
 
 /** The completion ledger refused a second commit of one node activation's completion. */
 export function completionRecorded(runId: string, nodeId: string, iteration: number): AobError {
-  return new AobError(ErrorCode.CompletionRecorded, `the completion of node "${nodeId}" (activation ${iteration}) of run ${runId} is already committed`)
+  return new AobError(
+    ErrorCode.CompletionRecorded,
+    `the completion of node "${nodeId}" (activation ${iteration}) of run ${runId} is already committed`
+  )
 }

@@ -8,17 +8,42 @@ import type { Store } from './ports/store.ts'
 import { VERSION } from './version.ts'
 import type { Service } from './worker/consumer.ts'
 
-export function startHealthServer(deps: { bus: Bus; store?: Store }, opts: { host: string; port: number; service: string }): Service {
+export function startHealthServer(
+  deps: { bus: Bus; store?: Store },
+  opts: { host: string; port: number; service: string }
+): Service {
   const started = Date.now()
   const server = Bun.serve({
     hostname: opts.host,
     port: opts.port,
     async fetch(req) {
-      if (new URL(req.url).pathname !== '/health') return Response.json({ error: { code: 'NOT_FOUND', message: 'only /health here', details: [] } }, { status: 404 })
-      const check = (fn?: () => Promise<void>) => (fn ? fn().then(() => 'ok', (e: Error) => `error: ${e.message}`) : Promise.resolve('not used'))
-      const [redis, postgres] = await Promise.all([check(() => deps.bus.ping()), check(deps.store && (() => deps.store!.ping()))])
+      if (new URL(req.url).pathname !== '/health')
+        return Response.json(
+          { error: { code: 'NOT_FOUND', message: 'only /health here', details: [] } },
+          { status: 404 }
+        )
+      const check = (fn?: () => Promise<void>) =>
+        fn
+          ? fn().then(
+              () => 'ok',
+              (e: Error) => `error: ${e.message}`
+            )
+          : Promise.resolve('not used')
+      const [redis, postgres] = await Promise.all([
+        check(() => deps.bus.ping()),
+        check(deps.store && (() => deps.store!.ping())),
+      ])
       const ok = redis === 'ok' && (postgres === 'ok' || postgres === 'not used')
-      return Response.json({ status: ok ? 'ok' : 'degraded', service: opts.service, version: VERSION, uptime: (Date.now() - started) / 1000, dependencies: { postgres, redis } }, { status: ok ? 200 : 503 })
+      return Response.json(
+        {
+          status: ok ? 'ok' : 'degraded',
+          service: opts.service,
+          version: VERSION,
+          uptime: (Date.now() - started) / 1000,
+          dependencies: { postgres, redis },
+        },
+        { status: ok ? 200 : 503 }
+      )
     },
   })
   return { name: `${opts.service}/health`, stop: () => server.stop(true) }

@@ -46,7 +46,11 @@ const RUN_CACHE_LIMIT = 10_000
 const WORKFLOW_CACHE_LIMIT = 1_000
 
 export function createKernelState(): KernelState {
-  return { runs: new BoundedMap(RUN_CACHE_LIMIT), workflows: new BoundedMap(WORKFLOW_CACHE_LIMIT), runLock: createKeyedMutex() }
+  return {
+    runs: new BoundedMap(RUN_CACHE_LIMIT),
+    workflows: new BoundedMap(WORKFLOW_CACHE_LIMIT),
+    runLock: createKeyedMutex(),
+  }
 }
 
 export interface KernelOptions {
@@ -65,13 +69,22 @@ export async function createKernel(config: Config, opts: KernelOptions = {}): Pr
 }
 
 /** Redis + Postgres: Postgres is the system of record, Redis carries the queues. */
-async function createDistributedKernel(config: Config, log: Logger, opts: KernelOptions): Promise<Kernel> {
+async function createDistributedKernel(
+  config: Config,
+  log: Logger,
+  opts: KernelOptions
+): Promise<Kernel> {
   const store = createPostgresStore(config.databaseUrl as string, { schema: config.databaseSchema })
   if (opts.migrate) {
     const applied = await migrate(store.sql)
     if (applied.length) log.info({ applied }, 'applied migrations')
   }
-  return assemble(config, log, store, createRedisBus(config.redisUrl as string, { prefix: config.redisPrefix, log }))
+  return assemble(
+    config,
+    log,
+    store,
+    createRedisBus(config.redisUrl as string, { prefix: config.redisPrefix, log })
+  )
 }
 
 function assemble(config: Config, log: Logger, store: Store, bus: Bus): Kernel {
@@ -101,7 +114,10 @@ export interface BusKernel {
   close(): Promise<void>
 }
 
-export function createBusKernel(config: Config, log: Logger = createLogger(config.logLevel)): BusKernel {
+export function createBusKernel(
+  config: Config,
+  log: Logger = createLogger(config.logLevel)
+): BusKernel {
   if (!config.redisUrl) throw new Error(`[aob] [kernel] a worker process needs ${'AOB_REDIS_URL'}`)
   const bus = createRedisBus(config.redisUrl, { prefix: config.redisPrefix, log })
   return { config, log, bus, lanes: createLanes(bus, log), close: () => bus.close() }

@@ -6,9 +6,15 @@ import { saveCredentials } from '../context.ts'
 import { CliError } from '../errors.ts'
 
 export default defineCommand({
-  meta: { name: 'dev', description: 'Run API, coordinator and workers in one process (embedded backend)' },
+  meta: {
+    name: 'dev',
+    description: 'Run API, coordinator and workers in one process (embedded backend)',
+  },
   args: {
-    port: { type: 'string', description: 'listen port (AOB_PORT, default 7070; 0 picks a free one)' },
+    port: {
+      type: 'string',
+      description: 'listen port (AOB_PORT, default 7070; 0 picks a free one)',
+    },
     host: { type: 'string', description: 'listen address (AOB_HOST, default 127.0.0.1)' },
     memory: { type: 'boolean', description: 'keep no state on disk', default: false },
   },
@@ -23,7 +29,8 @@ export default defineCommand({
     }
     if (args.port !== undefined) {
       const port = Number(args.port)
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be 0-65535, got "${args.port}"`, 2)
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new CliError(`--port must be 0-65535, got "${args.port}"`, 2)
       config.port = port
     }
     if (args.host) config.host = args.host

@@ -12,16 +12,28 @@ interface RunView {
   workflow_id: string
   output: unknown
   error: { message: string; node_id?: string } | null
-  nodes: Record<string, { type: string; status: string; attempts: number; error: { message: string } | null }>
+  nodes: Record<
+    string,
+    { type: string; status: string; attempts: number; error: { message: string } | null }
+  >
 }
 
 const start = defineCommand({
   meta: { name: 'start', description: 'Start a run of a workflow file, id or tag' },
   args: {
     ...globalArgs,
-    workflow: { type: 'positional', required: true, description: 'workflow JSON file, workflow id, or tag' },
+    workflow: {
+      type: 'positional',
+      required: true,
+      description: 'workflow JSON file, workflow id, or tag',
+    },
     input: { type: 'string', description: 'run input: JSON or @file' },
-    follow: { type: 'boolean', alias: 'f', description: 'follow events until the run ends', default: false },
+    follow: {
+      type: 'boolean',
+      alias: 'f',
+      description: 'follow events until the run ends',
+      default: false,
+    },
     'idempotency-key': { type: 'string', description: 'same key, same run' },
   },
   async run({ args }) {
@@ -38,9 +50,12 @@ const start = defineCommand({
       return
     }
     if (mode === 'text') console.log(`run ${created.run_id} started`)
-    const last = await followRun(api, created.run_id, (ev) => console.log(mode === 'json' ? JSON.stringify(ev) : formatEvent(ev)))
+    const last = await followRun(api, created.run_id, (ev) =>
+      console.log(mode === 'json' ? JSON.stringify(ev) : formatEvent(ev))
+    )
     const run = await api.request<RunView>('GET', `/runs/${created.run_id}`)
-    if (mode === 'text') console.log(`run ${run.run_id} ${run.status}${run.error ? `: ${run.error.message}` : ''}`)
+    if (mode === 'text')
+      console.log(`run ${run.run_id} ${run.status}${run.error ? `: ${run.error.message}` : ''}`)
     if (last.type !== 'run_completed') throw new CliError('', EXIT.runFailed)
   },
 })
@@ -55,9 +70,14 @@ const status = defineCommand({
       return
     }
     console.log(`run ${run.run_id}  ${run.status}  workflow ${run.workflow_id}`)
-    if (run.error) console.log(`error: ${run.error.message}${run.error.node_id ? ` (node ${run.error.node_id})` : ''}`)
+    if (run.error)
+      console.log(
+        `error: ${run.error.message}${run.error.node_id ? ` (node ${run.error.node_id})` : ''}`
+      )
     for (const [id, n] of Object.entries(run.nodes)) {
-      console.log(`  ${id.padEnd(24)} ${n.type.padEnd(10)} ${n.status.padEnd(10)} attempts ${n.attempts}${n.error ? `  ${n.error.message}` : ''}`)
+      console.log(
+        `  ${id.padEnd(24)} ${n.type.padEnd(10)} ${n.status.padEnd(10)} attempts ${n.attempts}${n.error ? `  ${n.error.message}` : ''}`
+      )
     }
     if (run.status === 'succeeded') console.log(`output: ${JSON.stringify(run.output)}`)
   },

@@ -7,7 +7,10 @@ import { readJsonFile } from '../files.ts'
 
 const validate = defineCommand({
   meta: { name: 'validate', description: 'Validate a workflow file (offline, no server)' },
-  args: { ...globalArgs, file: { type: 'positional', required: true, description: 'workflow JSON file' } },
+  args: {
+    ...globalArgs,
+    file: { type: 'positional', required: true, description: 'workflow JSON file' },
+  },
   async run({ args }) {
     const mode = outputMode(args)
     const result = validateWorkflow(await readJsonFile(args.file))
@@ -16,7 +19,9 @@ const validate = defineCommand({
     else {
       for (const e of errors) console.log(`error   ${e.path}: ${e.message}`)
       for (const w of warnings) console.log(`warning ${w.path}: ${w.message}`)
-      console.log(valid ? `${args.file}: valid` : `${args.file}: invalid (${errors.length} error(s))`)
+      console.log(
+        valid ? `${args.file}: valid` : `${args.file}: invalid (${errors.length} error(s))`
+      )
     }
     if (!valid) throw new CliError('', EXIT.error)
   },

@@ -7,7 +7,19 @@ import { requireDistributed, runService } from '../service-main.ts'
 await runService('aob-coordinator', async (config) => {
   requireDistributed('aob-coordinator', config)
   const kernel = await createKernel(config)
-  const services = [await startCoordinator(kernel, { visibilityMs: config.visibilityMs, concurrency: config.concurrency })]
-  if (config.healthPort !== undefined) services.push(startHealthServer(kernel, { host: config.host, port: config.healthPort, service: 'aob-coordinator' }))
+  const services = [
+    await startCoordinator(kernel, {
+      visibilityMs: config.visibilityMs,
+      concurrency: config.concurrency,
+    }),
+  ]
+  if (config.healthPort !== undefined)
+    services.push(
+      startHealthServer(kernel, {
+        host: config.host,
+        port: config.healthPort,
+        service: 'aob-coordinator',
+      })
+    )
   return { services, close: () => kernel.close() }
 })

@@ -6,6 +6,10 @@ import { requireDistributed, runService } from '../service-main.ts'
 await runService('aob-orchestrator', async (config) => {
   requireDistributed('aob-orchestrator', config)
   const kernel = await createKernel(config)
-  const api = startOrchestrator(kernel, { host: config.host, port: config.port, service: 'aob-orchestrator' })
+  const api = startOrchestrator(kernel, {
+    host: config.host,
+    port: config.port,
+    service: 'aob-orchestrator',
+  })
   return { services: [api], close: () => kernel.close() }
 })

@@ -12,7 +12,12 @@ import type { RunId } from '../ids.ts'
 import type { Kernel } from '../kernel.ts'
 import { own } from '../model/dict.ts'
 import { jsonProblem } from '../model/json-bounds.ts'
-import { CompletionSchema, RequestSchema, type CompletionSignal, type Request } from '../model/messages.ts'
+import {
+  CompletionSchema,
+  RequestSchema,
+  type CompletionSignal,
+  type Request,
+} from '../model/messages.ts'
 import { TOPICS } from '../ports/bus.ts'
 import { transact } from '../runs/transact.ts'
 import { startConsumer, type Service } from '../worker/consumer.ts'
@@ -30,7 +35,10 @@ export interface CoordinatorOptions {
   sweepAfterMs?: number
 }
 
-export async function startCoordinator(kernel: Kernel, opts: CoordinatorOptions = {}): Promise<Service> {
+export async function startCoordinator(
+  kernel: Kernel,
+  opts: CoordinatorOptions = {}
+): Promise<Service> {
   const log = kernel.log.child({ svc: 'coordinator' })
   // The bus is new (embedded: every start) or lost its queues (Redis restarted or flushed):
   // re-dispatch every running node from the store. One coordinator wins the claim.
@@ -44,24 +52,30 @@ export async function startCoordinator(kernel: Kernel, opts: CoordinatorOptions 
       const state = await kernel.store.loadRun(id)
       if (state) {
         const count = await redispatchRunning(kernel, state)
-        log.warn({ run_id: id, tasks: count }, 'dispatched tasks a dead process had committed but not sent')
+        log.warn(
+          { run_id: id, tasks: count },
+          'dispatched tasks a dead process had committed but not sent'
+        )
       }
       await kernel.store.clearDispatchPending(id)
     }
   }
   let checking = false
   let lastSweep = 0
-  const watch = setInterval(() => {
-    if (checking) return
-    checking = true
-    const now = Date.now()
-    const sweepNow = now - lastSweep >= Math.min(5_000, sweepAfterMs)
-    if (sweepNow) lastSweep = now
-    rebuildIfFresh()
-      .then(() => (sweepNow ? sweep() : undefined))
-      .catch((e) => log.warn({ err: e }, 'bus check or sweep failed'))
-      .finally(() => (checking = false))
-  }, Math.min(opts.rebuildCheckMs ?? 1_000, sweepAfterMs))
+  const watch = setInterval(
+    () => {
+      if (checking) return
+      checking = true
+      const now = Date.now()
+      const sweepNow = now - lastSweep >= Math.min(5_000, sweepAfterMs)
+      if (sweepNow) lastSweep = now
+      rebuildIfFresh()
+        .then(() => (sweepNow ? sweep() : undefined))
+        .catch((e) => log.warn({ err: e }, 'bus check or sweep failed'))
+        .finally(() => (checking = false))
+    },
+    Math.min(opts.rebuildCheckMs ?? 1_000, sweepAfterMs)
+  )
   const consumer = startConsumer<CompletionSignal>(kernel, {
     topic: TOPICS.completions,
     group: 'coordinator',
@@ -72,7 +86,9 @@ export async function startCoordinator(kernel: Kernel, opts: CoordinatorOptions 
     async process({ msg: raw, deliveries }) {
       const msg = boundedSignal(raw, kernel.config.limits.maxJsonDepth)
       try {
-        const { value: applied, state } = await transact(kernel, msg.run_id as RunId, (d) => applyCompletion(d, msg))
+        const { value: applied, state } = await transact(kernel, msg.run_id as RunId, (d) =>
+          applyCompletion(d, msg)
+        )
         if (!applied && deliveries > 1) {
           // A redelivered signal that no longer applies was committed before, and the
           // coordinator that committed it may have died before dispatching what followed (the
@@ -114,7 +130,17 @@ function boundedSignal(s: CompletionSignal, maxJsonDepth: number): CompletionSig
   if (o.kind !== 'done') return s
   const problem = jsonProblem(o.output, maxJsonDepth)
   if (!problem) return s
-  return { ...s, outcome: { kind: 'fail', error: { code: ErrorCode.InvalidOutput, message: `node output is out of bounds: ${problem.message}`, retryable: false } } }
+  return {
+    ...s,
+    outcome: {
+      kind: 'fail',
+      error: {
+        code: ErrorCode.InvalidOutput,
+        message: `node output is out of bounds: ${problem.message}`,
+        retryable: false,
+      },
+    },
+  }
 }
 
 /** Re-dispatches the current task of every running node of every active run. */
@@ -139,7 +165,10 @@ async function redispatchRunning(kernel: Kernel, state: RunState): Promise<numbe
       await kernel.lanes.dispatch(await taskFor(draft, nodeId))
       count++
     } catch (e) {
-      kernel.log.error({ err: e, run_id: state.run.id, node_id: nodeId }, 'could not rebuild a task')
+      kernel.log.error(
+        { err: e, run_id: state.run.id, node_id: nodeId },
+        'could not rebuild a task'
+      )
     }
   }
   return count

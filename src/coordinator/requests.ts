@@ -18,14 +18,40 @@ export async function answerRequest(kernel: Kernel, req: Request): Promise<Reply
     switch (req.kind) {
       case 'patch': {
         const body = v.safeParse(PatchRequest, req.payload)
-        if (!body.success) throw new AobError(ErrorCode.InvalidPatch, 'request payload does not match the expected shape', issuesToDetails(body.issues))
-        const { value } = await transact(kernel, req.run_id as RunId, (d) => patchRun(d, body.output.operations, { reason: body.output.reason, limits: kernel.config.limits }), { durableDispatch: true })
-        return { id: req.id, ok: true, value: { patch_id: value.id, status: value.status, ir_version: value.ir_version } }
+        if (!body.success)
+          throw new AobError(
+            ErrorCode.InvalidPatch,
+            'request payload does not match the expected shape',
+            issuesToDetails(body.issues)
+          )
+        const { value } = await transact(
+          kernel,
+          req.run_id as RunId,
+          (d) =>
+            patchRun(d, body.output.operations, {
+              reason: body.output.reason,
+              limits: kernel.config.limits,
+            }),
+          { durableDispatch: true }
+        )
+        return {
+          id: req.id,
+          ok: true,
+          value: { patch_id: value.id, status: value.status, ir_version: value.ir_version },
+        }
       }
     }
   } catch (e) {
-    if (e instanceof AobError) return { id: req.id, ok: false, error: { code: e.code, message: e.message, details: e.details } }
-    kernel.log.error({ err: e, request: req.id, kind: req.kind, run_id: req.run_id }, 'request failed')
+    if (e instanceof AobError)
+      return {
+        id: req.id,
+        ok: false,
+        error: { code: e.code, message: e.message, details: e.details },
+      }
+    kernel.log.error(
+      { err: e, request: req.id, kind: req.kind, run_id: req.run_id },
+      'request failed'
+    )
     return { id: req.id, ok: false, error: { code: ErrorCode.Internal, message: 'internal error' } }
   }
 }

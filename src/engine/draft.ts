@@ -66,7 +66,11 @@ export class Draft {
     Object.assign(this.runChanges, changes)
   }
 
-  emit(type: NewEvent['type'], node_id: string | undefined, data: Record<string, unknown> = {}): void {
+  emit(
+    type: NewEvent['type'],
+    node_id: string | undefined,
+    data: Record<string, unknown> = {}
+  ): void {
     const event: NewEvent = { type, data }
     if (node_id !== undefined) event.node_id = node_id
     this.events.push(event)
@@ -80,14 +84,23 @@ export class Draft {
       const n = this.peek(id) as NodeState
       nodes[id] = { output: n.output ?? null, status: n.status }
     }
-    this.contextCache = { input: this.run.input, nodes, run: { id: this.run.id, workflow_id: this.run.workflow_id } }
+    this.contextCache = {
+      input: this.run.input,
+      nodes,
+      run: { id: this.run.id, workflow_id: this.run.workflow_id },
+    }
     return this.contextCache
   }
 
   toTransition(): Transition {
     const loopsChanged = JSON.stringify(this.run.loops) !== JSON.stringify(this.base.run.loops)
     const run = loopsChanged ? { ...this.runChanges, loops: this.run.loops } : this.runChanges
-    const t: Transition = { run, nodes: dictOf(this.changed), events: this.events, tasks: this.tasks }
+    const t: Transition = {
+      run,
+      nodes: dictOf(this.changed),
+      events: this.events,
+      tasks: this.tasks,
+    }
     if (this.patch) t.patch = this.patch
     return t
   }

@@ -7,7 +7,7 @@
  */
 import jsonpatch, { type Operation as JsonPatchOperation } from 'fast-json-patch'
 import * as v from 'valibot'
-import { strictObject, variant } from '../model/schema.ts'
+import { option, strictObject, variant } from '../model/schema.ts'
 import { AobError, ErrorCode } from '../errors.ts'
 import { newPatchId } from '../ids.ts'
 import { compileWorkflow } from '../model/ir.ts'
@@ -25,26 +25,42 @@ const Pointer = v.pipe(
   v.string(),
   v.maxLength(1024, 'must be at most 1024 characters'),
   v.regex(/^\/(nodes|edges)(\/.*)?$/, 'must be a JSON pointer under /nodes or /edges'),
-  v.check((p) => !/\/(__proto__|constructor|prototype)(\/|$)/.test(p), 'must not name __proto__, constructor or prototype')
+  v.check(
+    (p) => !/\/(__proto__|constructor|prototype)(\/|$)/.test(p),
+    'must not name __proto__, constructor or prototype'
+  )
 )
 const Operation = variant('op', [
-  v.strictObject({ op: v.literal('add'), path: Pointer, value: v.unknown() }), // variant option: the variant checks the object
-  v.strictObject({ op: v.literal('remove'), path: Pointer }), // variant option: the variant checks the object
-  v.strictObject({ op: v.literal('replace'), path: Pointer, value: v.unknown() }), // variant option: the variant checks the object
-  v.strictObject({ op: v.literal('move'), from: Pointer, path: Pointer }), // variant option: the variant checks the object
-  v.strictObject({ op: v.literal('copy'), from: Pointer, path: Pointer }), // variant option: the variant checks the object
-  v.strictObject({ op: v.literal('test'), path: Pointer, value: v.unknown() }), // variant option: the variant checks the object
+  option({ op: v.literal('add'), path: Pointer, value: v.unknown() }),
+  option({ op: v.literal('remove'), path: Pointer }),
+  option({ op: v.literal('replace'), path: Pointer, value: v.unknown() }),
+  option({ op: v.literal('move'), from: Pointer, path: Pointer }),
+  option({ op: v.literal('copy'), from: Pointer, path: Pointer }),
+  option({ op: v.literal('test'), path: Pointer, value: v.unknown() }),
 ])
 export const PatchRequest = strictObject({
-  operations: v.pipe(v.array(Operation), v.minLength(1, 'at least one operation'), v.maxLength(MAX_PATCH_OPERATIONS, `at most ${MAX_PATCH_OPERATIONS} operations`)),
+  operations: v.pipe(
+    v.array(Operation),
+    v.minLength(1, 'at least one operation'),
+    v.maxLength(MAX_PATCH_OPERATIONS, `at most ${MAX_PATCH_OPERATIONS} operations`)
+  ),
   reason: v.optional(v.pipe(v.string(), v.maxLength(2000))),
 })
 export type PatchOperation = v.InferOutput<typeof Operation>
 
 /** Checks the operations and applies them to a copy; throws INVALID_PATCH / PATCH_CONFLICT. */
-export function patchDocument(doc: Workflow, operations: unknown, limits: Limits = DEFAULT_LIMITS): Workflow {
+export function patchDocument(
+  doc: Workflow,
+  operations: unknown,
+  limits: Limits = DEFAULT_LIMITS
+): Workflow {
   const parsed = v.safeParse(PatchRequest, { operations })
-  if (!parsed.success) throw new AobError(ErrorCode.InvalidPatch, 'invalid patch operations', issuesToDetails(parsed.issues))
+  if (!parsed.success)
+    throw new AobError(
+      ErrorCode.InvalidPatch,
+      'invalid patch operations',
+      issuesToDetails(parsed.issues)
+    )
   const copy = structuredClone(doc) as unknown as Record<string, unknown>
   if (!Array.isArray(copy.edges)) copy.edges = []
   try {
@@ -58,13 +74,19 @@ export function patchDocument(doc: Workflow, operations: unknown, limits: Limits
     if (e instanceof AobError) throw e
     const err = e as { name?: string; message: string; index?: number }
     if (err.name === 'TEST_OPERATION_FAILED') {
-      throw new AobError(ErrorCode.PatchConflict, `test operation ${err.index ?? ''} failed: the document differs`)
+      throw new AobError(
+        ErrorCode.PatchConflict,
+        `test operation ${err.index ?? ''} failed: the document differs`
+      )
     }
     const path = err.index !== undefined ? `/operations/${err.index}` : '/operations'
-    throw new AobError(ErrorCode.InvalidPatch, 'patch cannot be applied', [{ path, message: firstLine(err.message) }])
+    throw new AobError(ErrorCode.InvalidPatch, 'patch cannot be applied', [
+      { path, message: firstLine(err.message) },
+    ])
   }
   const result = validateWorkflow(copy, limits)
-  if (!result.valid) throw new AobError(ErrorCode.InvalidPatch, 'the patched workflow is invalid', result.errors)
+  if (!result.valid)
+    throw new AobError(ErrorCode.InvalidPatch, 'the patched workflow is invalid', result.errors)
   return result.workflow as Workflow
 }
 
@@ -77,7 +99,8 @@ export async function patchRun(
   operations: unknown,
   opts: { reason?: string; limits?: Limits; forceApply?: PatchRecord } = {}
 ): Promise<PatchRecord> {
-  if (isTerminalRun(d.run.status)) throw new AobError(ErrorCode.RunFinished, `run ${d.run.id} already ${d.run.status}`)
+  if (isTerminalRun(d.run.status))
+    throw new AobError(ErrorCode.RunFinished, `run ${d.run.id} already ${d.run.status}`)
   const next = patchDocument(d.run.document, operations, opts.limits)
   const prevNodes = new Map(d.run.document.nodes.map((n) => [n.id, canonicalJson(n)]))
   const nextNodes = new Map(next.nodes.map((n) => [n.id, canonicalJson(n)]))
@@ -85,10 +108,23 @@ export async function patchRun(
   for (const id of d.nodeIds()) {
     const n = d.peek(id)
     if (!n || (n.status === 'pending' && n.iteration === 0)) continue
-    if (!nextNodes.has(id)) details.push({ path: '/nodes', message: `node "${id}" has started (${n.status}) and cannot be removed` })
-    else if (nextNodes.get(id) !== prevNodes.get(id)) details.push({ path: '/nodes', message: `node "${id}" has started (${n.status}) and cannot be changed` })
+    if (!nextNodes.has(id))
+      details.push({
+        path: '/nodes',
+        message: `node "${id}" has started (${n.status}) and cannot be removed`,
+      })
+    else if (nextNodes.get(id) !== prevNodes.get(id))
+      details.push({
+        path: '/nodes',
+        message: `node "${id}" has started (${n.status}) and cannot be changed`,
+      })
   }
-  if (details.length) throw new AobError(ErrorCode.PatchConflict, 'the patch changes nodes that have started', details)
+  if (details.length)
+    throw new AobError(
+      ErrorCode.PatchConflict,
+      'the patch changes nodes that have started',
+      details
+    )
 
   const now = d.now()
   const record: PatchRecord = opts.forceApply ?? {
@@ -102,7 +138,11 @@ export async function patchRun(
     decided_at: null,
   }
   if (!opts.forceApply && d.run.ir.patch_policy === 'approve') {
-    d.emit('patch_pending', undefined, { patch_id: record.id, operations: record.operations.length, reason: record.reason })
+    d.emit('patch_pending', undefined, {
+      patch_id: record.id,
+      operations: record.operations.length,
+      reason: record.reason,
+    })
     d.patch = record
     d.setRun({ pending_patches: d.run.pending_patches + 1 })
     return record
@@ -125,20 +165,32 @@ export async function patchRun(
       for (const k of keys) {
         const source = d.peek(k.slice(0, k.indexOf('->')))
         // A new edge from a node that already routed can no longer deliver a token.
-        if (!(k in node.arrivals) && source && FINISHED_NODE_STATUSES.includes(source.status)) node.arrivals[k] = 'dead'
+        if (!(k in node.arrivals) && source && FINISHED_NODE_STATUSES.includes(source.status))
+          node.arrivals[k] = 'dead'
       }
     }
   }
-  const applied: PatchRecord = { ...record, status: 'applied', ir_version: version, decided_at: now }
+  const applied: PatchRecord = {
+    ...record,
+    status: 'applied',
+    ir_version: version,
+    decided_at: now,
+  }
   d.patch = applied
-  d.emit('patch_applied', undefined, { patch_id: applied.id, ir_version: version, operations: applied.operations.length, reason: applied.reason })
+  d.emit('patch_applied', undefined, {
+    patch_id: applied.id,
+    ir_version: version,
+    operations: applied.operations.length,
+    reason: applied.reason,
+  })
   await reconsiderPending(d, added)
   return applied
 }
 
 /** Rejects a pending patch: nothing changes but the patch record; a quiet run may now end. */
 export function rejectPatch(d: Draft, patch: PatchRecord, reason?: string): PatchRecord {
-  if (isTerminalRun(d.run.status)) throw new AobError(ErrorCode.RunFinished, `run ${d.run.id} already ${d.run.status}`)
+  if (isTerminalRun(d.run.status))
+    throw new AobError(ErrorCode.RunFinished, `run ${d.run.id} already ${d.run.status}`)
   d.patch = { ...patch, status: 'rejected', decided_at: d.now() }
   d.setRun({ pending_patches: Math.max(0, d.run.pending_patches - 1) })
   d.emit('patch_rejected', undefined, { patch_id: patch.id, reason: reason ?? null })
@@ -152,23 +204,35 @@ const ARRAY_INDEX = /^(0|[1-9][0-9]*)$/
 function pointerError(doc: unknown, op: PatchOperation, index: number): void {
   const check = (pointer: string, field: 'path' | 'from', mustExist: boolean) => {
     const fail = (message: string) => {
-      throw new AobError(ErrorCode.InvalidPatch, `operation ${index} (${op.op}): ${message}`, [{ path: `/operations/${index}/${field}`, message }])
+      throw new AobError(ErrorCode.InvalidPatch, `operation ${index} (${op.op}): ${message}`, [
+        { path: `/operations/${index}/${field}`, message },
+      ])
     }
-    const segments = pointer.split('/').slice(1).map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))
+    const segments = pointer
+      .split('/')
+      .slice(1)
+      .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))
     let cur: unknown = doc
     for (let i = 0; i < segments.length; i++) {
       const seg = segments[i]
       const last = i === segments.length - 1
       if (Array.isArray(cur)) {
         if (last && !mustExist && seg === '-') return
-        if (!ARRAY_INDEX.test(seg)) fail(`"${seg.slice(0, 40)}" in ${pointer.slice(0, 200)} is not an array index (0, or digits without a leading zero${!mustExist && last ? ', or -' : ''})`)
+        if (!ARRAY_INDEX.test(seg))
+          fail(
+            `"${seg.slice(0, 40)}" in ${pointer.slice(0, 200)} is not an array index (0, or digits without a leading zero${!mustExist && last ? ', or -' : ''})`
+          )
         const n = Number(seg)
         const max = last && !mustExist ? cur.length : cur.length - 1
-        if (!Number.isSafeInteger(n) || n > max) fail(`index ${seg.slice(0, 40)} in ${pointer.slice(0, 200)} is out of bounds (the array has ${cur.length} items)`)
+        if (!Number.isSafeInteger(n) || n > max)
+          fail(
+            `index ${seg.slice(0, 40)} in ${pointer.slice(0, 200)} is out of bounds (the array has ${cur.length} items)`
+          )
         cur = cur[n]
       } else if (cur !== null && typeof cur === 'object') {
         const has = Object.hasOwn(cur, seg)
-        if (!has && (mustExist || !last)) fail(`${pointer.slice(0, 200)} does not exist in the document`)
+        if (!has && (mustExist || !last))
+          fail(`${pointer.slice(0, 200)} does not exist in the document`)
         cur = has ? (cur as Record<string, unknown>)[seg] : undefined
       } else {
         fail(`${pointer.slice(0, 200)} goes through a value that is not an object or array`)

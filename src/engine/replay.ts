@@ -13,14 +13,20 @@ import type { RunState } from './state.ts'
 /** The replay roots: `from`, or else every failed or cancelled node of the old run. */
 export function replayRoots(old: RunState, from?: string): string[] {
   if (from !== undefined) {
-    if (!own(old.run.ir.nodes, from)) throw new AobError(ErrorCode.InvalidInput, `node "${from}" is not in run ${old.run.id}`, [{ path: '/from', message: 'unknown node' }])
+    if (!own(old.run.ir.nodes, from))
+      throw new AobError(ErrorCode.InvalidInput, `node "${from}" is not in run ${old.run.id}`, [
+        { path: '/from', message: 'unknown node' },
+      ])
     return [from]
   }
   const roots = Object.entries(old.nodes)
     .filter(([, n]) => n.status === 'failed' || n.status === 'cancelled')
     .map(([id]) => id)
   if (roots.length === 0) {
-    throw new AobError(ErrorCode.Conflict, `run ${old.run.id} has no failed or cancelled node to replay from; pass "from"`)
+    throw new AobError(
+      ErrorCode.Conflict,
+      `run ${old.run.id} has no failed or cancelled node to replay from; pass "from"`
+    )
   }
   return roots
 }
@@ -41,11 +47,19 @@ export async function startReplay(d: Draft, old: RunState, roots: string[]): Pro
     }
   }
   for (const edge of d.ir.edges) {
-    if (edge.loop && !region.has(edge.from) && old.run.loops[edge.key]) d.run.loops[edge.key] = old.run.loops[edge.key]
+    if (edge.loop && !region.has(edge.from) && old.run.loops[edge.key])
+      d.run.loops[edge.key] = old.run.loops[edge.key]
   }
   d.setRun({ status: 'running' })
-  d.emit('run_started', undefined, { workflow_id: d.run.workflow_id, ir_version: d.run.ir_version, replay_of: old.run.id, from: roots })
-  const minimal = roots.filter((r) => !roots.some((other) => other !== r && descendants(d.ir, [other]).has(r)))
+  d.emit('run_started', undefined, {
+    workflow_id: d.run.workflow_id,
+    ir_version: d.run.ir_version,
+    replay_of: old.run.id,
+    from: roots,
+  })
+  const minimal = roots.filter(
+    (r) => !roots.some((other) => other !== r && descendants(d.ir, [other]).has(r))
+  )
   for (const id of minimal) await activate(d, id)
   settle(d)
 }

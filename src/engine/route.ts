@@ -24,7 +24,11 @@ const CONTEXT_TYPES = new Set(['transform', 'agent'])
 
 export async function startRun(d: Draft): Promise<void> {
   d.setRun({ status: 'running' })
-  d.emit('run_started', undefined, { workflow_id: d.run.workflow_id, ir_version: d.run.ir_version, replay_of: d.run.replay_of })
+  d.emit('run_started', undefined, {
+    workflow_id: d.run.workflow_id,
+    ir_version: d.run.ir_version,
+    replay_of: d.run.replay_of,
+  })
   for (const id of d.ir.starts) await activate(d, id)
   settle(d)
 }
@@ -46,8 +50,14 @@ export async function applyCompletion(d: Draft, signal: CompletionSignal): Promi
   } else if (outcome.error.retryable !== false && node.attempts < ir.retry.max_attempts) {
     // Exponential backoff with up to 25% jitter (retries of many runs do not line up), never
     // sooner than the server's Retry-After.
-    const backoff = Math.min(ir.retry.backoff_ms * 2 ** (node.attempts - 1), ir.retry.max_backoff_ms)
-    const delay = Math.max(Math.round(backoff * (1 + Math.random() * 0.25)), outcome.error.retry_after_ms ?? 0)
+    const backoff = Math.min(
+      ir.retry.backoff_ms * 2 ** (node.attempts - 1),
+      ir.retry.max_backoff_ms
+    )
+    const delay = Math.max(
+      Math.round(backoff * (1 + Math.random() * 0.25)),
+      outcome.error.retry_after_ms ?? 0
+    )
     d.emit('log', signal.node_id, {
       level: 'warn',
       message: `attempt ${node.attempts} of ${ir.retry.max_attempts} failed: ${outcome.error.message}; retrying in ${delay} ms`,
@@ -65,22 +75,30 @@ export async function applyCompletion(d: Draft, signal: CompletionSignal): Promi
  * fails with `error` (no retry: a decision is not an attempt), and the run routes on. Returns
  * false when the node is no longer waiting at that epoch.
  */
-export async function resumeWaiting(d: Draft, nodeId: string, epoch: number, outcome: Exclude<CompletionSignal['outcome'], { kind: 'wait' }>): Promise<boolean> {
+export async function resumeWaiting(
+  d: Draft,
+  nodeId: string,
+  epoch: number,
+  outcome: Exclude<CompletionSignal['outcome'], { kind: 'wait' }>
+): Promise<boolean> {
   if (isTerminalRun(d.run.status)) return false
   const node = d.peek(nodeId)
   if (!node || node.status !== 'waiting' || node.epoch !== epoch) return false
-  if (outcome.kind === 'done') await resolve(d, nodeId, { status: 'succeeded', output: outcome.output ?? null })
+  if (outcome.kind === 'done')
+    await resolve(d, nodeId, { status: 'succeeded', output: outcome.output ?? null })
   else await resolve(d, nodeId, { status: 'failed', error: { ...outcome.error, retryable: false } })
   settle(d)
   return true
 }
 
 export function cancelRun(d: Draft, reason?: string): void {
-  if (isTerminalRun(d.run.status)) throw new AobError(ErrorCode.RunFinished, `run ${d.run.id} already ${d.run.status}`)
+  if (isTerminalRun(d.run.status))
+    throw new AobError(ErrorCode.RunFinished, `run ${d.run.id} already ${d.run.status}`)
   const now = d.now()
   for (const id of d.nodeIds()) {
     const status = d.peek(id)?.status
-    if (status === 'running' || status === 'waiting') Object.assign(d.node(id), { status: 'cancelled', finished_at: now })
+    if (status === 'running' || status === 'waiting')
+      Object.assign(d.node(id), { status: 'cancelled', finished_at: now })
   }
   d.setRun({ status: 'cancelled', finished_at: now })
   d.emit('run_cancelled', undefined, reason ? { reason } : {})
@@ -179,7 +197,10 @@ async function dispatch(d: Draft, id: string, delayMs: number): Promise<void> {
   try {
     task = await taskFor(d, id)
   } catch (e) {
-    await resolve(d, id, { status: 'failed', error: { message: (e as Error).message, code: ErrorCode.ExpressionError, retryable: false } })
+    await resolve(d, id, {
+      status: 'failed',
+      error: { message: (e as Error).message, code: ErrorCode.ExpressionError, retryable: false },
+    })
     return
   }
   if (delayMs > 0) task.delay_ms = delayMs
@@ -195,7 +216,13 @@ async function resolve(d: Draft, id: string, res: Resolution): Promise<void> {
   if (res.status === 'succeeded') {
     node.output = res.output
     delete node.output_ref
-    d.emit('node_completed', id, { output: res.output, attempt: node.attempts, iteration: node.iteration, epoch: node.epoch, duration_ms: duration(node.started_at, now) })
+    d.emit('node_completed', id, {
+      output: res.output,
+      attempt: node.attempts,
+      iteration: node.iteration,
+      epoch: node.epoch,
+      duration_ms: duration(node.started_at, now),
+    })
   } else if (res.status === 'failed') {
     node.error = res.error
   } else {
@@ -208,7 +235,13 @@ async function resolve(d: Draft, id: string, res: Resolution): Promise<void> {
 
   if (res.status === 'failed') {
     const handled = edges.some((e) => e.on === 'error')
-    d.emit('node_failed', id, { error: res.error, attempt: node.attempts, iteration: node.iteration, epoch: node.epoch, handled })
+    d.emit('node_failed', id, {
+      error: res.error,
+      attempt: node.attempts,
+      iteration: node.iteration,
+      epoch: node.epoch,
+      handled,
+    })
     if (!handled && !d.run.error) d.setRun({ error: { ...res.error, node_id: id } })
   }
 
@@ -221,7 +254,10 @@ async function resolve(d: Draft, id: string, res: Resolution): Promise<void> {
       loopTargets.push(e)
     }
   }
-  const region = descendants(d.ir, loopTargets.map((e) => e.to))
+  const region = descendants(
+    d.ir,
+    loopTargets.map((e) => e.to)
+  )
   node.took = edges.filter((e) => taken.get(e) && (!e.loop || loopTargets.includes(e))).length
 
   for (const e of edges) {
@@ -244,12 +280,20 @@ async function isTaken(d: Draft, e: IrEdge, res: Resolution): Promise<boolean> {
     const value = await evaluateExpression(e.when, d.context())
     return isTruthy(value)
   } catch (err) {
-    d.emit('log', e.from, { level: 'error', message: `edge ${e.key}: when failed, edge not taken: ${(err as Error).message}` })
+    d.emit('log', e.from, {
+      level: 'error',
+      message: `edge ${e.key}: when failed, edge not taken: ${(err as Error).message}`,
+    })
     return false
   }
 }
 
-async function deliver(d: Draft, target: string, key: string, kind: 'token' | 'dead'): Promise<void> {
+async function deliver(
+  d: Draft,
+  target: string,
+  key: string,
+  kind: 'token' | 'dead'
+): Promise<void> {
   if (d.peek(target)?.status !== 'pending') return
   d.node(target).arrivals[key] = kind
   await checkReady(d, target)

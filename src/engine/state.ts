@@ -52,7 +52,11 @@ export const EVENT_TYPES = [
   'log',
 ] as const
 export type EventType = (typeof EVENT_TYPES)[number]
-export const TERMINAL_EVENT_TYPES: readonly EventType[] = ['run_completed', 'run_failed', 'run_cancelled']
+export const TERMINAL_EVENT_TYPES: readonly EventType[] = [
+  'run_completed',
+  'run_failed',
+  'run_cancelled',
+]
 
 export interface RunRecord {
   id: RunId
@@ -129,7 +133,20 @@ export interface PatchRecord {
 }
 
 export interface Transition {
-  run: Partial<Pick<RunRecord, 'status' | 'output' | 'error' | 'document' | 'ir' | 'ir_version' | 'loops' | 'pending_patches' | 'finished_at'>>
+  run: Partial<
+    Pick<
+      RunRecord,
+      | 'status'
+      | 'output'
+      | 'error'
+      | 'document'
+      | 'ir'
+      | 'ir_version'
+      | 'loops'
+      | 'pending_patches'
+      | 'finished_at'
+    >
+  >
   /** Changed node states; `null` removes a node (a patch removed it). */
   nodes: Record<string, NodeState | null>
   events: NewEvent[]
@@ -144,13 +161,28 @@ export interface Transition {
 
 export function isEmptyTransition(t: Transition): boolean {
   return (
-    Object.keys(t.run).length === 0 && Object.keys(t.nodes).length === 0 && t.events.length === 0 && t.tasks.length === 0 && !t.patch
+    Object.keys(t.run).length === 0 &&
+    Object.keys(t.nodes).length === 0 &&
+    t.events.length === 0 &&
+    t.tasks.length === 0 &&
+    !t.patch
   )
 }
 
 /** The run record once `t` has committed on top of `run` with `eventCount` events. */
-export function nextRunRecord(run: RunRecord, t: Transition, eventCount: number, now = new Date().toISOString()): RunRecord {
-  return { ...run, ...t.run, version: run.version + 1, last_seq: run.last_seq + eventCount, updated_at: now }
+export function nextRunRecord(
+  run: RunRecord,
+  t: Transition,
+  eventCount: number,
+  now = new Date().toISOString()
+): RunRecord {
+  return {
+    ...run,
+    ...t.run,
+    version: run.version + 1,
+    last_seq: run.last_seq + eventCount,
+    updated_at: now,
+  }
 }
 
 /** The whole state once `t` has committed on top of `state`. */
@@ -164,16 +196,31 @@ export function nextRunState(state: RunState, t: Transition, eventCount: number)
 }
 
 /** A transition's events as stored: numbered from the run's `last_seq + 1`, with no gaps. */
-export function numberEvents(run: Pick<RunRecord, 'id' | 'last_seq'>, events: NewEvent[], ts = new Date().toISOString()): RunEvent[] {
+export function numberEvents(
+  run: Pick<RunRecord, 'id' | 'last_seq'>,
+  events: NewEvent[],
+  ts = new Date().toISOString()
+): RunEvent[] {
   return events.map((e, i) => {
-    const ev: RunEvent = { seq: run.last_seq + i + 1, run_id: run.id, type: e.type, ts, data: e.data }
+    const ev: RunEvent = {
+      seq: run.last_seq + i + 1,
+      run_id: run.id,
+      type: e.type,
+      ts,
+      data: e.data,
+    }
     if (e.node_id !== undefined) ev.node_id = e.node_id
     return ev
   })
 }
 
 /** Node statuses after which a node sends nothing more in this activation. */
-export const FINISHED_NODE_STATUSES: readonly NodeStatus[] = ['succeeded', 'failed', 'skipped', 'cancelled']
+export const FINISHED_NODE_STATUSES: readonly NodeStatus[] = [
+  'succeeded',
+  'failed',
+  'skipped',
+  'cancelled',
+]
 
 /** One row of the completion ledger: a node activation finished, committed at most once. */
 export interface CompletionEntry {
@@ -187,7 +234,8 @@ export interface CompletionEntry {
 export function completionsOf(t: Transition): CompletionEntry[] {
   const out: CompletionEntry[] = []
   for (const e of t.events) {
-    if ((e.type !== 'node_completed' && e.type !== 'node_failed') || e.node_id === undefined) continue
+    if ((e.type !== 'node_completed' && e.type !== 'node_failed') || e.node_id === undefined)
+      continue
     const node = own(t.nodes, e.node_id) ?? undefined
     out.push({
       node_id: e.node_id,

@@ -30,18 +30,27 @@ const cache = new BoundedMap<string, Compiled>(CACHE_LIMIT)
 const MAX_RESULT_DEPTH = 64
 
 /** Compiles (cached); throws AobError(EXPRESSION_ERROR) naming the position of a syntax error. */
-export function compileBounded(source: string, bounds: ExpressionBounds, timeoutMs = bounds.timeoutMs): Compiled {
+export function compileBounded(
+  source: string,
+  bounds: ExpressionBounds,
+  timeoutMs = bounds.timeoutMs
+): Compiled {
   // JSONata takes its bounds at compile time, so they are part of the cache key.
   const key = `${timeoutMs}:${bounds.maxDepth}:${bounds.maxSequence}:${source}`
   const hit = cache.get(key)
   if (hit) return hit
   let compiled: Compiled
   try {
-    compiled = jsonata(source, { timeout: timeoutMs, stack: bounds.maxDepth, sequence: bounds.maxSequence })
+    compiled = jsonata(source, {
+      timeout: timeoutMs,
+      stack: bounds.maxDepth,
+      sequence: bounds.maxSequence,
+    })
   } catch (e) {
     throw new AobError(ErrorCode.ExpressionError, describeJsonataError(e, source))
   }
-  for (const [name, fn] of Object.entries(restrictedFunctions(bounds.maxResultBytes))) compiled.assign(name, fn)
+  for (const [name, fn] of Object.entries(restrictedFunctions(bounds.maxResultBytes)))
+    compiled.assign(name, fn)
   cache.set(key, compiled)
   return compiled
 }
@@ -63,12 +72,14 @@ export async function evaluateBounded(
   }
   if (result === undefined || typeof result === 'function') return undefined
   if (result === null || typeof result !== 'object') {
-    if (typeof result === 'string' && result.length > bounds.maxResultBytes) throw tooLarge(result.length, bounds)
+    if (typeof result === 'string' && result.length > bounds.maxResultBytes)
+      throw tooLarge(result.length, bounds)
     return result
   }
   // JSONata sequences and objects are not plain JSON: bound them, then copy them as JSON.
   const deep = jsonProblem(result, MAX_RESULT_DEPTH)
-  if (deep && deep.message.startsWith('nested')) throw new AobError(ErrorCode.ExpressionError, `expression result is ${deep.message}`)
+  if (deep && deep.message.startsWith('nested'))
+    throw new AobError(ErrorCode.ExpressionError, `expression result is ${deep.message}`)
   const text = JSON.stringify(result)
   if (text === undefined) return undefined
   if (text.length > bounds.maxResultBytes) throw tooLarge(text.length, bounds)
@@ -76,7 +87,10 @@ export async function evaluateBounded(
 }
 
 function tooLarge(size: number, bounds: ExpressionBounds): AobError {
-  return new AobError(ErrorCode.ExpressionError, `expression result is ${size} bytes, over the limit of ${bounds.maxResultBytes}`)
+  return new AobError(
+    ErrorCode.ExpressionError,
+    `expression result is ${size} bytes, over the limit of ${bounds.maxResultBytes}`
+  )
 }
 
 /** True for JSONata's own "ran past its time bound" error. */

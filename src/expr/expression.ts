@@ -11,7 +11,13 @@
  */
 import { BoundedMap } from '../bounded-map.ts'
 import { AobError, ErrorCode } from '../errors.ts'
-import { compileBounded, describeJsonataError, evaluateBounded, isTimeout, type ExpressionBounds } from './evaluate-bounded.ts'
+import {
+  compileBounded,
+  describeJsonataError,
+  evaluateBounded,
+  isTimeout,
+  type ExpressionBounds,
+} from './evaluate-bounded.ts'
 import { isInline } from './functions.ts'
 import { createSandbox, type Sandbox } from './sandbox.ts'
 
@@ -39,7 +45,10 @@ function prepare(source: string): boolean {
   const compiled = compileBounded(source, DEFAULT_BOUNDS)
   const regex = findRegex(compiled.ast())
   if (regex !== null) {
-    throw new AobError(ErrorCode.ExpressionError, `regular expressions are not allowed in expressions (position ${regex}); use the regex_extract step (RE2, linear time)`)
+    throw new AobError(
+      ErrorCode.ExpressionError,
+      `regular expressions are not allowed in expressions (position ${regex}); use the regex_extract step (RE2, linear time)`
+    )
   }
   const inline = isInline(compiled.ast())
   inlineBySource.set(source, inline)
@@ -70,7 +79,13 @@ export async function evaluateExpression(
   if (prepare(source)) {
     try {
       const budget = Math.min(bounds.timeoutMs, INLINE_BUDGET_MS)
-      return await evaluateBounded(compileBounded(source, bounds, budget), source, input, bindings, bounds)
+      return await evaluateBounded(
+        compileBounded(source, bounds, budget),
+        source,
+        input,
+        bindings,
+        bounds
+      )
     } catch (e) {
       if (!isTimeout(e) || bounds.timeoutMs <= INLINE_BUDGET_MS) throw e
       // Linear but slow (large data): give it its whole bound, off this thread.

@@ -15,18 +15,38 @@ export interface SandboxRequest {
   bounds: ExpressionBounds
 }
 
-export type SandboxReply = { id: number; ok: true; json: string | undefined } | { id: number; ok: false; message: string; code?: string }
+export type SandboxReply =
+  | { id: number; ok: true; json: string | undefined }
+  | { id: number; ok: false; message: string; code?: string }
 
 declare const self: Worker
 
 self.onmessage = async (e: MessageEvent<SandboxRequest>) => {
   const { id, source, payload, bounds } = e.data
   try {
-    const { input, bindings } = JSON.parse(payload) as { input: unknown; bindings: Record<string, unknown> }
-    const value = await evaluateBounded(compileBounded(source, bounds), source, input, bindings ?? {}, bounds)
-    self.postMessage({ id, ok: true, json: value === undefined ? undefined : JSON.stringify(value) } satisfies SandboxReply)
+    const { input, bindings } = JSON.parse(payload) as {
+      input: unknown
+      bindings: Record<string, unknown>
+    }
+    const value = await evaluateBounded(
+      compileBounded(source, bounds),
+      source,
+      input,
+      bindings ?? {},
+      bounds
+    )
+    self.postMessage({
+      id,
+      ok: true,
+      json: value === undefined ? undefined : JSON.stringify(value),
+    } satisfies SandboxReply)
   } catch (err) {
     const code = err instanceof AobError ? err.code : undefined
-    self.postMessage({ id, ok: false, message: (err as Error)?.message ?? String(err), code } satisfies SandboxReply)
+    self.postMessage({
+      id,
+      ok: false,
+      message: (err as Error)?.message ?? String(err),
+      code,
+    } satisfies SandboxReply)
   }
 }

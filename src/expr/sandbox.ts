@@ -19,7 +19,11 @@ export interface SandboxOptions {
   graceMs: number
 }
 
-export const DEFAULT_SANDBOX: SandboxOptions = { size: 2, memoryCapBytes: 256 * 1024 * 1024, graceMs: 200 }
+export const DEFAULT_SANDBOX: SandboxOptions = {
+  size: 2,
+  memoryCapBytes: 256 * 1024 * 1024,
+  graceMs: 200,
+}
 
 export interface Sandbox {
   /** Evaluates `source` over `payload` (`{input, bindings}` as JSON text); resolves with JSON text. */
@@ -60,13 +64,22 @@ export function createSandbox(opts: SandboxOptions = DEFAULT_SANDBOX): Sandbox {
       if (!job || job.request.id !== e.data.id) return
       finish(job)
       if (e.data.ok) job.resolve(e.data.json)
-      else job.reject(new AobError((e.data.code as ErrorCode | undefined) ?? ErrorCode.ExpressionError, e.data.message))
+      else
+        job.reject(
+          new AobError(
+            (e.data.code as ErrorCode | undefined) ?? ErrorCode.ExpressionError,
+            e.data.message
+          )
+        )
       next()
     }
     worker.onerror = (e) => {
       const job = slot.job
       kill(slot)
-      if (job) job.reject(new AobError(ErrorCode.ExpressionError, `expression sandbox failed: ${e.message}`))
+      if (job)
+        job.reject(
+          new AobError(ErrorCode.ExpressionError, `expression sandbox failed: ${e.message}`)
+        )
       next()
     }
     slots.push(slot)
@@ -99,7 +112,12 @@ export function createSandbox(opts: SandboxOptions = DEFAULT_SANDBOX): Sandbox {
     job.timer = setTimeout(() => {
       stopped.time++
       kill(slot)
-      job.reject(new AobError(ErrorCode.ExpressionError, `expression stopped: it ran past its bound of ${job.request.bounds.timeoutMs} ms`))
+      job.reject(
+        new AobError(
+          ErrorCode.ExpressionError,
+          `expression stopped: it ran past its bound of ${job.request.bounds.timeoutMs} ms`
+        )
+      )
       next()
     }, limit)
     if (!watchdog) {
@@ -118,7 +136,12 @@ export function createSandbox(opts: SandboxOptions = DEFAULT_SANDBOX): Sandbox {
       const job = slot.job as Job
       stopped.memory++
       kill(slot)
-      job.reject(new AobError(ErrorCode.ExpressionError, `expression stopped: it used more than ${opts.memoryCapBytes >> 20} MiB`))
+      job.reject(
+        new AobError(
+          ErrorCode.ExpressionError,
+          `expression stopped: it used more than ${opts.memoryCapBytes >> 20} MiB`
+        )
+      )
     }
     next()
   }
@@ -134,7 +157,10 @@ export function createSandbox(opts: SandboxOptions = DEFAULT_SANDBOX): Sandbox {
   return {
     stopped,
     evaluate(source, payload, bounds) {
-      if (closed) return Promise.reject(new AobError(ErrorCode.ExpressionError, 'expression sandbox is closed'))
+      if (closed)
+        return Promise.reject(
+          new AobError(ErrorCode.ExpressionError, 'expression sandbox is closed')
+        )
       return new Promise((resolve, reject) => {
         queue.push({ request: { id: nextId++, source, payload, bounds }, resolve, reject })
         next()
@@ -143,7 +169,8 @@ export function createSandbox(opts: SandboxOptions = DEFAULT_SANDBOX): Sandbox {
     close() {
       closed = true
       for (const slot of [...slots]) kill(slot)
-      for (const job of queue.splice(0)) job.reject(new AobError(ErrorCode.ExpressionError, 'expression sandbox is closed'))
+      for (const job of queue.splice(0))
+        job.reject(new AobError(ErrorCode.ExpressionError, 'expression sandbox is closed'))
     },
   }
 }
@@ -152,5 +179,7 @@ export function createSandbox(opts: SandboxOptions = DEFAULT_SANDBOX): Sandbox {
 
 /** In a compiled binary the Worker is an extra entrypoint of the build (scripts/build.ts). */
 function workerUrl(): string {
-  return import.meta.url.includes('$bunfs') ? './src/expr/sandbox-worker.ts' : new URL('./sandbox-worker.ts', import.meta.url).href
+  return import.meta.url.includes('$bunfs')
+    ? './src/expr/sandbox-worker.ts'
+    : new URL('./sandbox-worker.ts', import.meta.url).href
 }

@@ -36,16 +36,22 @@ export function templateErrors(value: unknown, path: string): { path: string; me
 }
 
 /** Renders every template string in `value` (deep) over `context`. */
-export async function renderTemplates(value: unknown, context: unknown, path = ''): Promise<unknown> {
+export async function renderTemplates(
+  value: unknown,
+  context: unknown,
+  path = ''
+): Promise<unknown> {
   if (typeof value === 'string') return renderString(value, context, path)
   if (Array.isArray(value)) {
     const out: unknown[] = []
-    for (let i = 0; i < value.length; i++) out.push(await renderTemplates(value[i], context, `${path}/${i}`))
+    for (let i = 0; i < value.length; i++)
+      out.push(await renderTemplates(value[i], context, `${path}/${i}`))
     return out
   }
   if (value && typeof value === 'object') {
     const out = dict<unknown>()
-    for (const [k, v] of Object.entries(value)) out[k] = await renderTemplates(v, context, `${path}/${k}`)
+    for (const [k, v] of Object.entries(value))
+      out[k] = await renderTemplates(v, context, `${path}/${k}`)
     return out
   }
   return value
@@ -69,7 +75,10 @@ async function renderString(s: string, context: unknown, path: string): Promise<
     }
     return out + s.slice(last)
   } catch (e) {
-    throw new AobError(ErrorCode.ExpressionError, `template at config${path}: ${(e as Error).message}`)
+    throw new AobError(
+      ErrorCode.ExpressionError,
+      `template at config${path}: ${(e as Error).message}`
+    )
   }
 }
 

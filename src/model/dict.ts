@@ -12,9 +12,14 @@ export function dict<T>(): Record<string, T> {
 }
 
 /** A null-prototype record of `entries` (or a copy of a parsed object's own entries). */
-export function dictOf<T>(entries: Iterable<readonly [string, T]> | Record<string, T>): Record<string, T> {
+export function dictOf<T>(
+  entries: Iterable<readonly [string, T]> | Record<string, T>
+): Record<string, T> {
   const out = dict<T>()
-  const pairs = Symbol.iterator in entries ? (entries as Iterable<readonly [string, T]>) : Object.entries(entries)
+  const pairs =
+    Symbol.iterator in entries
+      ? (entries as Iterable<readonly [string, T]>)
+      : Object.entries(entries)
   for (const [k, v] of pairs) out[k] = v
   return out
 }

@@ -60,7 +60,12 @@ export function compileWorkflow(wf: Workflow): Ir {
     incoming[n.id] = []
   }
   const edges: IrEdge[] = (wf.edges ?? []).map((e, i) => {
-    const edge: IrEdge = { key: `${e.from}->${e.to}`, from: e.from, to: e.to, loop: e.max_iterations !== undefined }
+    const edge: IrEdge = {
+      key: `${e.from}->${e.to}`,
+      from: e.from,
+      to: e.to,
+      loop: e.max_iterations !== undefined,
+    }
     if (e.when !== undefined) edge.when = e.when
     if (e.on !== undefined) edge.on = e.on
     if (e.max_iterations !== undefined) edge.max_iterations = e.max_iterations
@@ -69,7 +74,15 @@ export function compileWorkflow(wf: Workflow): Ir {
     return edge
   })
   const starts = wf.nodes.filter((n) => incoming[n.id].length === 0).map((n) => n.id)
-  return { name: wf.name, nodes, edges, out, in: incoming, starts, patch_policy: wf.patch_policy ?? 'auto' }
+  return {
+    name: wf.name,
+    nodes,
+    edges,
+    out,
+    in: incoming,
+    starts,
+    patch_policy: wf.patch_policy ?? 'auto',
+  }
 }
 
 /** An IR read back from JSON, its id-keyed records made null-prototype again (see dict.ts). */

@@ -23,13 +23,18 @@ interface Frame {
  * value is depth 1. Iterative, so safe on any depth.
  */
 export function jsonProblem(value: unknown, maxDepth: number, base = ''): ErrorDetail | null {
-  if (typeof value === 'string') return badString(value) ? detail(base, '', `string ${badString(value)}`) : null
-  if (typeof value === 'number') return Number.isFinite(value) ? null : detail(base, '', 'number out of range (JSON numbers must be finite doubles)')
+  if (typeof value === 'string')
+    return badString(value) ? detail(base, '', `string ${badString(value)}`) : null
+  if (typeof value === 'number')
+    return Number.isFinite(value)
+      ? null
+      : detail(base, '', 'number out of range (JSON numbers must be finite doubles)')
   if (value === null || typeof value !== 'object') return null
   const stack: Frame[] = [{ value, depth: 1, key: '', parent: null }]
   while (stack.length > 0) {
     const frame = stack.pop() as Frame
-    if (frame.depth > maxDepth) return detail(base, pointerOf(frame), `nested deeper than ${maxDepth} levels`)
+    if (frame.depth > maxDepth)
+      return detail(base, pointerOf(frame), `nested deeper than ${maxDepth} levels`)
     const v = frame.value
     const isArray = Array.isArray(v)
     const keys = isArray ? null : Object.keys(v as object)
@@ -38,14 +43,28 @@ export function jsonProblem(value: unknown, maxDepth: number, base = ''): ErrorD
       const key = isArray ? String(i) : (keys as string[])[i]
       if (!isArray) {
         const bad = badString(key)
-        if (bad) return detail(base, pointerOf({ value: null, depth: 0, key, parent: frame }), `key ${bad}`)
+        if (bad)
+          return detail(
+            base,
+            pointerOf({ value: null, depth: 0, key, parent: frame }),
+            `key ${bad}`
+          )
       }
       const item = (v as Record<string, unknown>)[key]
       if (typeof item === 'string') {
         const bad = badString(item)
-        if (bad) return detail(base, pointerOf({ value: null, depth: 0, key, parent: frame }), `string ${bad}`)
+        if (bad)
+          return detail(
+            base,
+            pointerOf({ value: null, depth: 0, key, parent: frame }),
+            `string ${bad}`
+          )
       } else if (typeof item === 'number' && !Number.isFinite(item)) {
-        return detail(base, pointerOf({ value: null, depth: 0, key, parent: frame }), 'number out of range (JSON numbers must be finite doubles)')
+        return detail(
+          base,
+          pointerOf({ value: null, depth: 0, key, parent: frame }),
+          'number out of range (JSON numbers must be finite doubles)'
+        )
       } else if (item !== null && typeof item === 'object') {
         stack.push({ value: item, depth: frame.depth + 1, key, parent: frame })
       }

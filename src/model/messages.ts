@@ -8,9 +8,16 @@
 import * as v from 'valibot'
 import type { ErrorData } from '../errors.ts'
 import type { RunId } from '../ids.ts'
-import { looseObject, record, variant } from './schema.ts'
+import { looseObject, looseOption, record, variant } from './schema.ts'
 
-export type NodeStatusName = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'waiting' | 'cancelled'
+export type NodeStatusName =
+  | 'pending'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'skipped'
+  | 'waiting'
+  | 'cancelled'
 
 /** The context templates and expressions see: `{ input, nodes: {id: {output, status}}, run }`. */
 export interface ExpressionContext {
@@ -74,7 +81,11 @@ export interface Request {
 
 export type Reply =
   | { id: string; ok: true; value: unknown }
-  | { id: string; ok: false; error: { code: string; message: string; details?: { path: string; message: string }[] } }
+  | {
+      id: string
+      ok: false
+      error: { code: string; message: string; details?: { path: string; message: string }[] }
+    }
 
 // --- schemas ---
 
@@ -90,9 +101,13 @@ export const ErrorDataSchema = looseObject({
 })
 
 export const OutcomeSchema = variant('kind', [
-  v.looseObject({ kind: v.literal('done'), output: v.unknown() }), // variant option: the variant checks the object
-  v.looseObject({ kind: v.literal('fail'), error: ErrorDataSchema }), // variant option: the variant checks the object
-  v.looseObject({ kind: v.literal('wait'), reason: v.pipe(v.string(), v.maxLength(200)), data: v.optional(v.unknown()) }), // variant option: the variant checks the object
+  looseOption({ kind: v.literal('done'), output: v.unknown() }),
+  looseOption({ kind: v.literal('fail'), error: ErrorDataSchema }),
+  looseOption({
+    kind: v.literal('wait'),
+    reason: v.pipe(v.string(), v.maxLength(200)),
+    data: v.optional(v.unknown()),
+  }),
 ])
 
 export const CompletionSchema = looseObject({
@@ -124,4 +139,9 @@ export const RequestSchema = looseObject({
   principal: v.optional(v.pipe(v.string(), v.maxLength(200))),
 })
 
-export const ReplySchema = looseObject({ id: Id, ok: v.boolean(), value: v.optional(v.unknown()), error: v.optional(v.unknown()) })
+export const ReplySchema = looseObject({
+  id: Id,
+  ok: v.boolean(),
+  value: v.optional(v.unknown()),
+  error: v.optional(v.unknown()),
+})

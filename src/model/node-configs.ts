@@ -37,8 +37,12 @@ export const NODE_TYPES: Record<string, NodeTypeDefinition> = {
       body: v.optional(v.unknown()),
       response: v.optional(v.picklist(['auto', 'json', 'text'])),
       timeout_ms: v.optional(ms),
-      expect_status: v.optional(v.array(v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(599)))),
-      max_response_bytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64 * 1024 * 1024))),
+      expect_status: v.optional(
+        v.array(v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(599)))
+      ),
+      max_response_bytes: v.optional(
+        v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64 * 1024 * 1024))
+      ),
     }),
   },
   hitl: {
@@ -55,7 +59,15 @@ export const NODE_TYPES: Record<string, NodeTypeDefinition> = {
       instructions: v.pipe(v.string(), v.minLength(1), v.maxLength(65_536)),
       model: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(200))),
       tools: v.optional(
-        v.array(v.picklist(['execute_pipeline', 'patch_workflow', 'search_tools', 'openapi_action', 'delegate_to_agent']))
+        v.array(
+          v.picklist([
+            'execute_pipeline',
+            'patch_workflow',
+            'search_tools',
+            'openapi_action',
+            'delegate_to_agent',
+          ])
+        )
       ),
       max_turns: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(50))),
       input: v.optional(v.unknown()),

@@ -15,7 +15,8 @@ export function isJsonObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-const anObject = <T = Record<string, unknown>>(what = 'a JSON object') => v.custom<T>(isJsonObject, `must be ${what}`)
+const anObject = <T = Record<string, unknown>>(what = 'a JSON object') =>
+  v.custom<T>(isJsonObject, `must be ${what}`)
 
 /** A JSON object with exactly these fields (unknown fields are errors). */
 export function strictObject<const E extends v.ObjectEntries>(entries: E, what?: string) {
@@ -31,15 +32,31 @@ export function looseObject<const E extends v.ObjectEntries>(entries: E, what?: 
 }
 
 /** A JSON object of `key` → `value`; reserved keys are errors. */
-export function record<K extends v.GenericSchema<string, string | number | symbol>, V extends v.GenericSchema>(key: K, value: V, what?: string) {
+export function record<
+  K extends v.GenericSchema<string, string | number | symbol>,
+  V extends v.GenericSchema,
+>(key: K, value: V, what?: string) {
   return v.pipe(
     anObject(what),
-    v.check((o) => !Object.keys(o).some((k) => RESERVED_KEYS.has(k)), 'must not use the keys __proto__, constructor or prototype'),
+    v.check(
+      (o) => !Object.keys(o).some((k) => RESERVED_KEYS.has(k)),
+      'must not use the keys __proto__, constructor or prototype'
+    ),
     v.record(key, value)
   )
 }
 
+/** An option of `variant` with exactly these fields (the variant has checked it is an object). */
+export const option = v.strictObject
+
+/** An option of `variant` that keeps unknown fields (bus messages). */
+export const looseOption = v.looseObject
+
 /** A JSON object told apart by its `key` field. */
-export function variant<const K extends string, const O extends v.VariantOptions<K>>(key: K, options: O, what?: string) {
+export function variant<const K extends string, const O extends v.VariantOptions<K>>(
+  key: K,
+  options: O,
+  what?: string
+) {
   return v.pipe(anObject<v.InferInput<O[number]>>(what), v.variant(key, options))
 }

@@ -36,7 +36,10 @@ export function validateWorkflow(doc: unknown, limits: Limits = DEFAULT_LIMITS):
   }
   const bytes = Buffer.byteLength(JSON.stringify(doc))
   if (bytes > limits.maxDocumentBytes) {
-    errors.push({ path: '/', message: `document is ${bytes} bytes, over the limit of ${limits.maxDocumentBytes}` })
+    errors.push({
+      path: '/',
+      message: `document is ${bytes} bytes, over the limit of ${limits.maxDocumentBytes}`,
+    })
     return done()
   }
   const parsed = v.safeParse(WorkflowSchema, doc)
@@ -48,29 +51,44 @@ export function validateWorkflow(doc: unknown, limits: Limits = DEFAULT_LIMITS):
   const edges = wf.edges ?? []
 
   if (wf.nodes.length > limits.maxNodes) {
-    errors.push({ path: '/nodes', message: `${wf.nodes.length} nodes, over the limit of ${limits.maxNodes}` })
+    errors.push({
+      path: '/nodes',
+      message: `${wf.nodes.length} nodes, over the limit of ${limits.maxNodes}`,
+    })
   }
   if (edges.length > limits.maxEdges) {
-    errors.push({ path: '/edges', message: `${edges.length} edges, over the limit of ${limits.maxEdges}` })
+    errors.push({
+      path: '/edges',
+      message: `${edges.length} edges, over the limit of ${limits.maxEdges}`,
+    })
   }
   const agents = wf.nodes.filter((n) => n.type === 'agent').length
   if (agents > limits.maxAgentsPerRun) {
-    errors.push({ path: '/nodes', message: `${agents} agent nodes, over the limit of ${limits.maxAgentsPerRun} per run` })
+    errors.push({
+      path: '/nodes',
+      message: `${agents} agent nodes, over the limit of ${limits.maxAgentsPerRun} per run`,
+    })
   }
 
   const types = new Map<string, string>()
   wf.nodes.forEach((node, i) => {
     const at = `/nodes/${i}`
-    if (types.has(node.id)) errors.push({ path: `${at}/id`, message: `duplicate node id "${node.id}"` })
+    if (types.has(node.id))
+      errors.push({ path: `${at}/id`, message: `duplicate node id "${node.id}"` })
     types.set(node.id, node.type)
     const def = NODE_TYPES[node.type]
     const config = node.config ?? {}
     if (!def) {
-      warnings.push({ path: `${at}/type`, message: `unknown node type "${node.type}": the node will be skipped at run time` })
+      warnings.push({
+        path: `${at}/type`,
+        message: `unknown node type "${node.type}": the node will be skipped at run time`,
+      })
     } else {
       const res = v.safeParse(def.config, config)
       if (!res.success) errors.push(...issuesToDetails(res.issues, `${at}/config`))
-      else for (const e of def.check?.(config) ?? []) errors.push({ path: `${at}/config${e.path}`, message: e.message })
+      else
+        for (const e of def.check?.(config) ?? [])
+          errors.push({ path: `${at}/config${e.path}`, message: e.message })
     }
     errors.push(...templateErrors(config, `${at}/config`))
   })
@@ -79,13 +97,21 @@ export function validateWorkflow(doc: unknown, limits: Limits = DEFAULT_LIMITS):
   edges.forEach((edge, i) => {
     const at = `/edges/${i}`
     for (const end of ['from', 'to'] as const) {
-      if (!types.has(edge[end])) errors.push({ path: `${at}/${end}`, message: `unknown node "${edge[end]}"` })
+      if (!types.has(edge[end]))
+        errors.push({ path: `${at}/${end}`, message: `unknown node "${edge[end]}"` })
     }
     const key = `${edge.from}->${edge.to}`
     if (seenEdges.has(key)) errors.push({ path: at, message: `duplicate edge ${key}` })
     seenEdges.add(key)
-    if ((edge.on === 'approve' || edge.on === 'reject') && types.has(edge.from) && types.get(edge.from) !== 'hitl') {
-      errors.push({ path: `${at}/on`, message: `on: "${edge.on}" needs a hitl source node, "${edge.from}" is ${types.get(edge.from)}` })
+    if (
+      (edge.on === 'approve' || edge.on === 'reject') &&
+      types.has(edge.from) &&
+      types.get(edge.from) !== 'hitl'
+    ) {
+      errors.push({
+        path: `${at}/on`,
+        message: `on: "${edge.on}" needs a hitl source node, "${edge.from}" is ${types.get(edge.from)}`,
+      })
     }
     if (edge.when !== undefined) {
       const err = expressionSyntaxError(edge.when)
@@ -103,7 +129,10 @@ export function validateWorkflow(doc: unknown, limits: Limits = DEFAULT_LIMITS):
     }
     edges.forEach((edge, i) => {
       if (edge.max_iterations !== undefined && !reaches(wf, edge.to, edge.from)) {
-        warnings.push({ path: `/edges/${i}/max_iterations`, message: `edge ${edge.from}->${edge.to} closes no cycle` })
+        warnings.push({
+          path: `/edges/${i}/max_iterations`,
+          message: `edge ${edge.from}->${edge.to} closes no cycle`,
+        })
       }
     })
   }

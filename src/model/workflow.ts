@@ -13,12 +13,17 @@ export const NODE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
 export const RetrySchema = strictObject({
   max_attempts: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(20))),
   backoff_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(3_600_000))),
-  max_backoff_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(86_400_000))),
+  max_backoff_ms: v.optional(
+    v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(86_400_000))
+  ),
 })
 
 export const NodeSchema = strictObject({
   id: v.pipe(v.string(), v.regex(NODE_ID_PATTERN, 'must be 1-64 of [A-Za-z0-9_-]')),
-  type: v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'must be 1-64 of [a-z0-9_.-], starting with a letter')),
+  type: v.pipe(
+    v.string(),
+    v.regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'must be 1-64 of [a-z0-9_.-], starting with a letter')
+  ),
   name: v.optional(v.pipe(v.string(), v.maxLength(200))),
   description: v.optional(v.pipe(v.string(), v.maxLength(2000))),
   config: v.optional(record(v.string(), v.unknown())),

@@ -7,14 +7,22 @@
 import ipaddr from 'ipaddr.js'
 
 /** Metadata and platform endpoints that classify as public unicast. */
-export const METADATA_ADDRESSES = new Set(['168.63.129.16', '169.254.169.254', '169.254.170.2', '100.100.100.200', '192.0.0.192', 'fd00:ec2::254'])
+export const METADATA_ADDRESSES = new Set([
+  '168.63.129.16',
+  '169.254.169.254',
+  '169.254.170.2',
+  '100.100.100.200',
+  '192.0.0.192',
+  'fd00:ec2::254',
+])
 
 /** Why `ip` must not be connected to, or null when it is a public unicast address. */
 export function blockedAddressReason(ip: string): string | null {
   if (!ipaddr.isValid(ip)) return 'not an IP address'
   const addr = ipaddr.parse(ip)
   const text = addr.toNormalizedString()
-  if (METADATA_ADDRESSES.has(addr.toString()) || METADATA_ADDRESSES.has(text)) return 'cloud metadata endpoint'
+  if (METADATA_ADDRESSES.has(addr.toString()) || METADATA_ADDRESSES.has(text))
+    return 'cloud metadata endpoint'
   if (addr.kind() === 'ipv6') {
     const v6 = addr as ipaddr.IPv6
     const range = v6.range()
@@ -52,7 +60,9 @@ export function parseAllowList(entries: string[]): AddressAllowList {
 export function isAllowedAddress(list: AddressAllowList, ip: string): boolean {
   if (!ipaddr.isValid(ip)) return false
   const addr = ipaddr.parse(ip)
-  return list.cidrs.some(([net, bits]) => net.kind() === addr.kind() && addr.match([net, bits] as never))
+  return list.cidrs.some(
+    ([net, bits]) => net.kind() === addr.kind() && addr.match([net, bits] as never)
+  )
 }
 
 export function isAllowedHost(list: AddressAllowList, host: string): boolean {

@@ -44,13 +44,18 @@ export interface GuardedRequest {
   signal?: AbortSignal
 }
 
-export type GuardedFetch = (url: string, req?: GuardedRequest) => Promise<{ response: Response; url: string; address: string }>
+export type GuardedFetch = (
+  url: string,
+  req?: GuardedRequest
+) => Promise<{ response: Response; url: string; address: string }>
 
 /** Headers a caller (user or model) may not set. */
-const FORBIDDEN_HEADER = /^(host|connection|transfer-encoding|upgrade|te|trailer|keep-alive|forwarded|proxy-.*|x-forwarded-.*|x-real-ip)$/i
+const FORBIDDEN_HEADER =
+  /^(host|connection|transfer-encoding|upgrade|te|trailer|keep-alive|forwarded|proxy-.*|x-forwarded-.*|x-real-ip)$/i
 const CREDENTIAL_HEADER = /^(authorization|cookie|proxy-authorization)$/i
 
-export const defaultResolver: Resolver = async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address)
+export const defaultResolver: Resolver = async (host) =>
+  (await lookup(host, { all: true, verbatim: true })).map((a) => a.address)
 
 /** Bun's fetch to the pinned address: no proxy, no redirects, certificate checked against the host. */
 export const defaultConnector: Connector = (target, init) =>
@@ -84,7 +89,8 @@ export function createGuardedFetch(deps: GuardDeps): GuardedFetch {
       for (const address of addresses) {
         if (isAllowedAddress(deps.policy.allow, address)) continue
         const reason = blockedAddressReason(address)
-        if (reason) throw new SsrfError('address', `"${checked.host}" resolves to ${address}: ${reason}`)
+        if (reason)
+          throw new SsrfError('address', `"${checked.host}" resolves to ${address}: ${reason}`)
       }
     }
     const address = addresses[0]
@@ -107,22 +113,32 @@ export function createGuardedFetch(deps: GuardDeps): GuardedFetch {
     let method = (req.method ?? 'GET').toUpperCase()
     let body = req.body
     const headers: Record<string, string> = {}
-    for (const [k, v] of Object.entries(req.headers ?? {})) if (!FORBIDDEN_HEADER.test(k)) headers[k.toLowerCase()] = v
+    for (const [k, v] of Object.entries(req.headers ?? {}))
+      if (!FORBIDDEN_HEADER.test(k)) headers[k.toLowerCase()] = v
     for (let hop = 0; ; hop++) {
       const target = await pin(url)
       const response = await connector(target, { method, headers, body, signal: req.signal })
       const location = response.headers.get('location')
-      if (![301, 302, 303, 307, 308].includes(response.status) || !location) return { response, url, address: target.address }
+      if (![301, 302, 303, 307, 308].includes(response.status) || !location)
+        return { response, url, address: target.address }
       await response.body?.cancel()
-      if (hop >= maxRedirects) throw new SsrfError('redirect', `more than ${maxRedirects} redirects`)
+      if (hop >= maxRedirects)
+        throw new SsrfError('redirect', `more than ${maxRedirects} redirects`)
       let next: URL
       try {
         next = new URL(location, url)
       } catch {
-        throw new SsrfError('redirect', `invalid Location ${JSON.stringify(location).slice(0, 200)}`)
+        throw new SsrfError(
+          'redirect',
+          `invalid Location ${JSON.stringify(location).slice(0, 200)}`
+        )
       }
-      if (next.origin !== new URL(url).origin) for (const k of Object.keys(headers)) if (CREDENTIAL_HEADER.test(k)) delete headers[k]
-      if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
+      if (next.origin !== new URL(url).origin)
+        for (const k of Object.keys(headers)) if (CREDENTIAL_HEADER.test(k)) delete headers[k]
+      if (
+        response.status === 303 ||
+        ((response.status === 301 || response.status === 302) && method === 'POST')
+      ) {
         method = 'GET'
         body = undefined
         delete headers['content-type']
@@ -135,7 +151,12 @@ export function createGuardedFetch(deps: GuardDeps): GuardedFetch {
 async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)))])
+    return await Promise.race([
+      p,
+      new Promise<never>(
+        (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms))
+      ),
+    ])
   } finally {
     clearTimeout(timer)
   }

@@ -27,16 +27,26 @@ export interface HttpResult {
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 
-export async function httpCall(fetcher: GuardedFetch, spec: HttpCallSpec, opts: { signal?: AbortSignal; idempotencyKey?: string } = {}): Promise<HttpResult> {
+export async function httpCall(
+  fetcher: GuardedFetch,
+  spec: HttpCallSpec,
+  opts: { signal?: AbortSignal; idempotencyKey?: string } = {}
+): Promise<HttpResult> {
   let url: URL
   try {
     url = new URL(spec.url)
   } catch {
-    throw new TerminalError(ErrorCode.InvalidInput, `invalid URL ${JSON.stringify(spec.url).slice(0, 200)}`)
+    throw new TerminalError(
+      ErrorCode.InvalidInput,
+      `invalid URL ${JSON.stringify(spec.url).slice(0, 200)}`
+    )
   }
   for (const [k, v] of Object.entries(spec.query ?? {})) url.searchParams.append(k, String(v))
   const method = (spec.method ?? 'GET').toUpperCase()
-  const headers: Record<string, string> = { accept: 'application/json, text/plain;q=0.9, */*;q=0.5', ...lowerKeys(spec.headers ?? {}) }
+  const headers: Record<string, string> = {
+    accept: 'application/json, text/plain;q=0.9, */*;q=0.5',
+    ...lowerKeys(spec.headers ?? {}),
+  }
   if (opts.idempotencyKey) headers['idempotency-key'] = opts.idempotencyKey
   let body: string | undefined
   if (spec.body !== undefined && spec.body !== null && method !== 'GET') {
@@ -46,22 +56,42 @@ export async function httpCall(fetcher: GuardedFetch, spec: HttpCallSpec, opts: 
       headers['content-type'] ??= 'application/json'
     }
   }
-  const signals = [opts.signal, spec.timeout_ms ? AbortSignal.timeout(spec.timeout_ms) : undefined].filter(Boolean) as AbortSignal[]
+  const signals = [
+    opts.signal,
+    spec.timeout_ms ? AbortSignal.timeout(spec.timeout_ms) : undefined,
+  ].filter(Boolean) as AbortSignal[]
   const signal = signals.length ? AbortSignal.any(signals) : undefined
   let res: Response
   try {
     res = (await fetcher(url.toString(), { method, headers, body, signal })).response
   } catch (e) {
     if (e instanceof TerminalError) throw e
-    throw new RetryableError(ErrorCode.StepFailed, `${method} ${url.origin}${url.pathname} failed: ${(e as Error).message}`)
+    throw new RetryableError(
+      ErrorCode.StepFailed,
+      `${method} ${url.origin}${url.pathname} failed: ${(e as Error).message}`
+    )
   }
   const text = await readCapped(res, spec.max_response_bytes ?? DEFAULT_MAX_RESPONSE_BYTES)
-  const result: HttpResult = { status: res.status, headers: Object.fromEntries(res.headers), body: parseBody(text, res.headers.get('content-type'), spec.response ?? 'auto') }
-  const ok = spec.expect_status ? spec.expect_status.includes(res.status) : res.status >= 200 && res.status < 300
+  const result: HttpResult = {
+    status: res.status,
+    headers: Object.fromEntries(res.headers),
+    body: parseBody(text, res.headers.get('content-type'), spec.response ?? 'auto'),
+  }
+  const ok = spec.expect_status
+    ? spec.expect_status.includes(res.status)
+    : res.status >= 200 && res.status < 300
   if (!ok) {
     const what = `${method} ${url.origin}${url.pathname} answered ${res.status}`
-    if (res.status === 429 || res.status >= 500) throw new RetryableError(ErrorCode.StepFailed, what, retryAfterMs(res.headers.get('retry-after')))
-    throw new TerminalError(ErrorCode.StepFailed, `${what} (not retried: a ${res.status} will not change)`)
+    if (res.status === 429 || res.status >= 500)
+      throw new RetryableError(
+        ErrorCode.StepFailed,
+        what,
+        retryAfterMs(res.headers.get('retry-after'))
+      )
+    throw new TerminalError(
+      ErrorCode.StepFailed,
+      `${what} (not retried: a ${res.status} will not change)`
+    )
   }
   return result
 }
@@ -71,27 +101,36 @@ export async function readCapped(res: Response, max: number): Promise<string> {
   const declared = Number(res.headers.get('content-length') ?? 0)
   if (declared > max) {
     await res.body?.cancel()
-    throw new TerminalError(ErrorCode.StepFailed, `response is ${declared} bytes, over the cap of ${max}`)
+    throw new TerminalError(
+      ErrorCode.StepFailed,
+      `response is ${declared} bytes, over the cap of ${max}`
+    )
   }
   if (!res.body) return ''
   const chunks: Uint8Array[] = []
   let size = 0
   for await (const chunk of res.body) {
     size += chunk.byteLength
-    if (size > max) throw new TerminalError(ErrorCode.StepFailed, `response is over the cap of ${max} bytes`)
+    if (size > max)
+      throw new TerminalError(ErrorCode.StepFailed, `response is over the cap of ${max} bytes`)
     chunks.push(chunk)
   }
   return new TextDecoder().decode(Buffer.concat(chunks))
 }
 
-function parseBody(text: string, contentType: string | null, mode: 'auto' | 'json' | 'text'): unknown {
+function parseBody(
+  text: string,
+  contentType: string | null,
+  mode: 'auto' | 'json' | 'text'
+): unknown {
   if (mode === 'text') return text
   const looksJson = /\bjson\b/i.test(contentType ?? '')
   if (mode === 'json' || looksJson) {
     try {
       return text === '' ? null : JSON.parse(text)
     } catch {
-      if (mode === 'json') throw new TerminalError(ErrorCode.StepFailed, 'response body is not valid JSON')
+      if (mode === 'json')
+        throw new TerminalError(ErrorCode.StepFailed, 'response body is not valid JSON')
     }
   }
   return text

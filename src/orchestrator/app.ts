@@ -23,16 +23,34 @@ export function createApp(kernel: Kernel, opts: AppOptions = {}) {
   const started = Date.now()
   const app = new Hono<AuthEnv>()
   app.onError(handleError(kernel.log))
-  app.notFound((c) => c.json(errorBody(ErrorCode.NotFound, `no route ${c.req.method} ${c.req.path}`), 404))
+  app.notFound((c) =>
+    c.json(errorBody(ErrorCode.NotFound, `no route ${c.req.method} ${c.req.path}`), 404)
+  )
 
   app.get('/health', async (c) => {
-    const check = async (fn: () => Promise<void>) => fn().then(() => 'ok', (e: Error) => `error: ${e.message}`)
-    const [store, bus] = await Promise.all([check(() => kernel.store.ping()), check(() => kernel.bus.ping())])
+    const check = async (fn: () => Promise<void>) =>
+      fn().then(
+        () => 'ok',
+        (e: Error) => `error: ${e.message}`
+      )
+    const [store, bus] = await Promise.all([
+      check(() => kernel.store.ping()),
+      check(() => kernel.bus.ping()),
+    ])
     const embedded = kernel.config.mode === 'embedded'
-    const dependencies = embedded ? { postgres: 'not used (embedded)', redis: 'not used (embedded)', sqlite: store, bus } : { postgres: store, redis: bus }
+    const dependencies = embedded
+      ? { postgres: 'not used (embedded)', redis: 'not used (embedded)', sqlite: store, bus }
+      : { postgres: store, redis: bus }
     const ok = store === 'ok' && bus === 'ok'
     return c.json(
-      { status: ok ? 'ok' : 'degraded', service: opts.service ?? 'aob-orchestrator', version: VERSION, uptime: (Date.now() - started) / 1000, mode: kernel.config.mode, dependencies },
+      {
+        status: ok ? 'ok' : 'degraded',
+        service: opts.service ?? 'aob-orchestrator',
+        version: VERSION,
+        uptime: (Date.now() - started) / 1000,
+        mode: kernel.config.mode,
+        dependencies,
+      },
       ok ? 200 : 503
     )
   })
@@ -42,7 +60,14 @@ export function createApp(kernel: Kernel, opts: AppOptions = {}) {
   api.use(
     bodyLimit({
       maxSize: kernel.config.bodyLimitBytes,
-      onError: (c) => c.json(errorBody(ErrorCode.PayloadTooLarge, `request body is over the limit of ${kernel.config.bodyLimitBytes} bytes`), 413),
+      onError: (c) =>
+        c.json(
+          errorBody(
+            ErrorCode.PayloadTooLarge,
+            `request body is over the limit of ${kernel.config.bodyLimitBytes} bytes`
+          ),
+          413
+        ),
     })
   )
   api.route('/', workflowRoutes(kernel))

@@ -16,8 +16,13 @@ export function bearerAuth(grants: TokenGrant[]): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
     const header = c.req.header('authorization') ?? ''
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
-    const token = match?.[1] ?? (c.req.path.endsWith('/events/stream') ? c.req.query('token') : undefined)
-    if (!token) throw new AobError(ErrorCode.Unauthorized, 'missing bearer token (Authorization: Bearer <token>)')
+    const token =
+      match?.[1] ?? (c.req.path.endsWith('/events/stream') ? c.req.query('token') : undefined)
+    if (!token)
+      throw new AobError(
+        ErrorCode.Unauthorized,
+        'missing bearer token (Authorization: Bearer <token>)'
+      )
     const role = byDigest.get(digest(token))
     if (!role) throw new AobError(ErrorCode.Unauthorized, 'invalid token')
     c.set('role', role)
@@ -29,7 +34,11 @@ export function bearerAuth(grants: TokenGrant[]): MiddlewareHandler<AuthEnv> {
 export function requireRole(role: Role): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
     const have = c.get('role')
-    if (RANK[have] < RANK[role]) throw new AobError(ErrorCode.Forbidden, `this action needs the ${role} role; the token has ${have}`)
+    if (RANK[have] < RANK[role])
+      throw new AobError(
+        ErrorCode.Forbidden,
+        `this action needs the ${role} role; the token has ${have}`
+      )
     await next()
   }
 }

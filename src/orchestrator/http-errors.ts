@@ -37,7 +37,12 @@ export function handleError(log: Logger) {
     }
     if (err instanceof HTTPException) {
       const status = err.status as ContentfulStatusCode
-      const code = status === 413 ? ErrorCode.PayloadTooLarge : status === 401 ? ErrorCode.Unauthorized : ErrorCode.BadRequest
+      const code =
+        status === 413
+          ? ErrorCode.PayloadTooLarge
+          : status === 401
+            ? ErrorCode.Unauthorized
+            : ErrorCode.BadRequest
       return c.json(errorBody(code, err.message || 'bad request'), status)
     }
     log.error({ err, path: c.req.path }, 'unhandled error')

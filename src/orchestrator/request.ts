@@ -36,7 +36,10 @@ export async function readJson(c: Context, opts: ReadJsonOptions): Promise<unkno
   try {
     value = JSON.parse(text)
   } catch (e) {
-    throw new AobError(ErrorCode.InvalidJson, `request body is not valid JSON: ${(e as Error).message}`)
+    throw new AobError(
+      ErrorCode.InvalidJson,
+      `request body is not valid JSON: ${(e as Error).message}`
+    )
   }
   const problem = jsonProblem(value, opts.maxDepth)
   if (problem) {
@@ -47,17 +50,34 @@ export async function readJson(c: Context, opts: ReadJsonOptions): Promise<unkno
 }
 
 /** Parses `value` with `schema`, or throws 400 with details. */
-export function parseBody<S extends v.GenericSchema>(schema: S, value: unknown, code: typeof ErrorCode.BadRequest | typeof ErrorCode.InvalidPatch = ErrorCode.BadRequest): v.InferOutput<S> {
+export function parseBody<S extends v.GenericSchema>(
+  schema: S,
+  value: unknown,
+  code: typeof ErrorCode.BadRequest | typeof ErrorCode.InvalidPatch = ErrorCode.BadRequest
+): v.InferOutput<S> {
   const res = v.safeParse(schema, value)
-  if (!res.success) throw new AobError(code, 'request body does not match the expected shape', issuesToDetails(res.issues))
+  if (!res.success)
+    throw new AobError(
+      code,
+      'request body does not match the expected shape',
+      issuesToDetails(res.issues)
+    )
   return res.output
 }
 
-export function intParam(raw: string | undefined, name: string, dflt: number, min: number, max: number): number {
+export function intParam(
+  raw: string | undefined,
+  name: string,
+  dflt: number,
+  min: number,
+  max: number
+): number {
   if (raw === undefined || raw === '') return dflt
   const n = Number(raw)
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new AobError(ErrorCode.BadRequest, `${name} must be an integer from ${min} to ${max}`, [{ path: name, message: `got "${raw}"` }])
+    throw new AobError(ErrorCode.BadRequest, `${name} must be an integer from ${min} to ${max}`, [
+      { path: name, message: `got "${raw}"` },
+    ])
   }
   return n
 }

@@ -15,7 +15,12 @@ export interface HttpService extends Service {
 
 export function startOrchestrator(kernel: Kernel, opts: ServeOptions): HttpService {
   const app = createApp(kernel, opts)
-  const server = Bun.serve({ hostname: opts.host, port: opts.port, fetch: app.fetch, idleTimeout: 30 })
+  const server = Bun.serve({
+    hostname: opts.host,
+    port: opts.port,
+    fetch: app.fetch,
+    idleTimeout: 30,
+  })
   const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${server.port}`
   kernel.log.info({ url }, 'API listening')
   return {

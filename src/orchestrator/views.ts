@@ -48,5 +48,14 @@ export function runView(state: RunState, patches: PatchRecord[], opts: { resolve
 }
 
 export function patchView(p: PatchRecord) {
-  return { patch_id: p.id, run_id: p.run_id, status: p.status, operations: p.operations, reason: p.reason, ir_version: p.ir_version, created_at: p.created_at, decided_at: p.decided_at }
+  return {
+    patch_id: p.id,
+    run_id: p.run_id,
+    status: p.status,
+    operations: p.operations,
+    reason: p.reason,
+    ir_version: p.ir_version,
+    created_at: p.created_at,
+    decided_at: p.decided_at,
+  }
 }

@@ -9,10 +9,13 @@ export type Row = Record<string, unknown>
 
 /** The value as rows, or a clear error naming what it got instead. */
 export function rowsOf(value: unknown, op: string): Row[] {
-  if (!Array.isArray(value)) throw new Error(`${op} needs a table (an array of objects), got ${describe(value)}`)
-  if (value.length > MAX_ROWS) throw new Error(`${op}: the table has ${value.length} rows, over the limit of ${MAX_ROWS}`)
+  if (!Array.isArray(value))
+    throw new Error(`${op} needs a table (an array of objects), got ${describe(value)}`)
+  if (value.length > MAX_ROWS)
+    throw new Error(`${op}: the table has ${value.length} rows, over the limit of ${MAX_ROWS}`)
   value.forEach((row, i) => {
-    if (!row || typeof row !== 'object' || Array.isArray(row)) throw new Error(`${op}: row ${i} is ${describe(row)}, not an object`)
+    if (!row || typeof row !== 'object' || Array.isArray(row))
+      throw new Error(`${op}: row ${i} is ${describe(row)}, not an object`)
   })
   return value as Row[]
 }
@@ -48,13 +51,27 @@ export function deadline(signal?: AbortSignal, budgetMs = STEP_BUDGET_MS): () =>
 
 /** Total order for sorting mixed values: null/undefined, booleans, numbers, strings, others. */
 export function compareValues(a: unknown, b: unknown): number {
-  const rank = (x: unknown) => (x === null || x === undefined ? 0 : typeof x === 'boolean' ? 1 : typeof x === 'number' ? 2 : typeof x === 'string' ? 3 : 4)
+  const rank = (x: unknown) =>
+    x === null || x === undefined
+      ? 0
+      : typeof x === 'boolean'
+        ? 1
+        : typeof x === 'number'
+          ? 2
+          : typeof x === 'string'
+            ? 3
+            : 4
   const ra = rank(a)
   const rb = rank(b)
   if (ra !== rb) return ra - rb
   if (ra === 2 || ra === 1) return Number(a) - Number(b)
   if (ra === 3) return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0
-  if (ra === 4) return JSON.stringify(a) < JSON.stringify(b) ? -1 : JSON.stringify(a) > JSON.stringify(b) ? 1 : 0
+  if (ra === 4)
+    return JSON.stringify(a) < JSON.stringify(b)
+      ? -1
+      : JSON.stringify(a) > JSON.stringify(b)
+        ? 1
+        : 0
   return 0
 }
 

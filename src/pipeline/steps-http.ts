@@ -15,14 +15,21 @@ const http_request: StepDefinition = {
     /** Send the current value as the JSON body. */
     body_from_value: v.optional(v.boolean()),
     response: v.optional(v.picklist(['auto', 'json', 'text'])),
-    expect_status: v.optional(v.array(v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(599)))),
-    max_response_bytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64 * 1024 * 1024))),
+    expect_status: v.optional(
+      v.array(v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(599)))
+    ),
+    max_response_bytes: v.optional(
+      v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64 * 1024 * 1024))
+    ),
     timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(300_000))),
     output: v.optional(v.picklist(['body', 'response'])),
   }),
   async run(step, value, ctx) {
     if (!ctx.fetch) throw new Error('http_request is not available here (no outbound HTTP client)')
-    const spec = { ...step, body: step.body_from_value ? value : step.body } as unknown as HttpCallSpec
+    const spec = {
+      ...step,
+      body: step.body_from_value ? value : step.body,
+    } as unknown as HttpCallSpec
     const res = await httpCall(ctx.fetch, spec, { signal: ctx.signal })
     return step.output === 'response' ? res : res.body
   },

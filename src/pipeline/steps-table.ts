@@ -15,10 +15,19 @@ const Order = v.picklist(['asc', 'desc'])
 const SortKey = v.union([Field, strictObject({ field: Field, order: v.optional(Order) })])
 
 const table_sort: StepDefinition = {
-  schema: strictObject({ op: v.literal('table_sort'), by: v.union([SortKey, v.pipe(v.array(SortKey), v.minLength(1), v.maxLength(16))]), order: v.optional(Order), nulls: v.optional(v.picklist(['first', 'last'])) }),
+  schema: strictObject({
+    op: v.literal('table_sort'),
+    by: v.union([SortKey, v.pipe(v.array(SortKey), v.minLength(1), v.maxLength(16))]),
+    order: v.optional(Order),
+    nulls: v.optional(v.picklist(['first', 'last'])),
+  }),
   async run(step, value) {
     const rows = rowsOf(value, 'table_sort')
-    const keys = (Array.isArray(step.by) ? step.by : [step.by]).map((k) => (typeof k === 'string' ? { field: k, order: (step.order as string) ?? 'asc' } : { order: 'asc', ...(k as object) })) as { field: string; order: string }[]
+    const keys = (Array.isArray(step.by) ? step.by : [step.by]).map((k) =>
+      typeof k === 'string'
+        ? { field: k, order: (step.order as string) ?? 'asc' }
+        : { order: 'asc', ...(k as object) }
+    ) as { field: string; order: string }[]
     for (const k of keys) requireField(rows, k.field, 'table_sort')
     const nullsFirst = step.nulls === 'first'
     return [...rows].sort((a, b) => {
@@ -66,16 +75,29 @@ function holds(row: Row, c: ConditionT): boolean {
     case 'nin':
       return Array.isArray(c.value) && !c.value.some((v) => JSON.stringify(v) === JSON.stringify(x))
     case 'contains':
-      return typeof x === 'string' ? x.includes(String(c.value)) : Array.isArray(x) && x.some((v) => JSON.stringify(v) === JSON.stringify(c.value))
+      return typeof x === 'string'
+        ? x.includes(String(c.value))
+        : Array.isArray(x) && x.some((v) => JSON.stringify(v) === JSON.stringify(c.value))
     case 'exists':
       return (x !== undefined) === (c.value !== false)
   }
 }
 
 const table_filter: StepDefinition = {
-  schema: strictObject({ op: v.literal('table_filter'), where: v.optional(v.pipe(v.array(Condition), v.minLength(1), v.maxLength(32))), expr: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(4096))) }),
+  schema: strictObject({
+    op: v.literal('table_filter'),
+    where: v.optional(v.pipe(v.array(Condition), v.minLength(1), v.maxLength(32))),
+    expr: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(4096))),
+  }),
   check(step) {
-    if ((step.where === undefined) === (step.expr === undefined)) return [{ path: '', message: 'table_filter needs exactly one of "where" (conditions) or "expr" (a JSONata predicate)' }]
+    if ((step.where === undefined) === (step.expr === undefined))
+      return [
+        {
+          path: '',
+          message:
+            'table_filter needs exactly one of "where" (conditions) or "expr" (a JSONata predicate)',
+        },
+      ]
     const err = typeof step.expr === 'string' ? expressionSyntaxError(step.expr) : null
     return err ? [{ path: '/expr', message: err }] : []
   },
@@ -96,30 +118,56 @@ const table_filter: StepDefinition = {
 }
 
 const table_select: StepDefinition = {
-  schema: strictObject({ op: v.literal('table_select'), fields: v.union([v.pipe(v.array(Field), v.minLength(1), v.maxLength(256)), record(Field, Field)]) }),
+  schema: strictObject({
+    op: v.literal('table_select'),
+    fields: v.union([
+      v.pipe(v.array(Field), v.minLength(1), v.maxLength(256)),
+      record(Field, Field),
+    ]),
+  }),
   async run(step, value) {
     const rows = rowsOf(value, 'table_select')
-    const pairs: [string, string][] = Array.isArray(step.fields) ? (step.fields as string[]).map((f) => [f, f]) : Object.entries(step.fields as Record<string, string>)
+    const pairs: [string, string][] = Array.isArray(step.fields)
+      ? (step.fields as string[]).map((f) => [f, f])
+      : Object.entries(step.fields as Record<string, string>)
     for (const [, path] of pairs) requireField(rows, path, 'table_select')
-    return rows.map((r) => Object.fromEntries(pairs.map(([name, path]) => [name, field(r, path) ?? null])))
+    return rows.map((r) =>
+      Object.fromEntries(pairs.map(([name, path]) => [name, field(r, path) ?? null]))
+    )
   },
 }
 
 const top_k: StepDefinition = {
-  schema: strictObject({ op: v.literal('top_k'), k: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_ROWS)), by: v.optional(Field), order: v.optional(Order) }),
+  schema: strictObject({
+    op: v.literal('top_k'),
+    k: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_ROWS)),
+    by: v.optional(Field),
+    order: v.optional(Order),
+  }),
   async run(step, value, ctx) {
     const rows = rowsOf(value, 'top_k')
     const k = Number(step.k)
     if (step.by === undefined) return rows.slice(0, k)
-    const sorted = (await table_sort.run({ op: 'table_sort', by: { field: step.by, order: step.order ?? 'desc' } }, rows, ctx)) as Row[]
+    const sorted = (await table_sort.run(
+      { op: 'table_sort', by: { field: step.by, order: step.order ?? 'desc' } },
+      rows,
+      ctx
+    )) as Row[]
     return sorted.slice(0, k)
   },
 }
 
-const Aggregate = strictObject({ op: v.picklist(['count', 'sum', 'avg', 'min', 'max']), field: v.optional(Field) })
+const Aggregate = strictObject({
+  op: v.picklist(['count', 'sum', 'avg', 'min', 'max']),
+  field: v.optional(Field),
+})
 
 const groupby: StepDefinition = {
-  schema: strictObject({ op: v.literal('groupby'), by: v.union([Field, v.pipe(v.array(Field), v.minLength(1), v.maxLength(16))]), aggregates: record(Field, Aggregate) }),
+  schema: strictObject({
+    op: v.literal('groupby'),
+    by: v.union([Field, v.pipe(v.array(Field), v.minLength(1), v.maxLength(16))]),
+    aggregates: record(Field, Aggregate),
+  }),
   check(step) {
     const aggs = (step.aggregates ?? {}) as Record<string, { op: string; field?: string }>
     return Object.entries(aggs)
@@ -150,15 +198,33 @@ const groupby: StepDefinition = {
   },
 }
 
-function aggregate(op: string, path: string | undefined, rows: { row: Row; index: number }[]): unknown {
-  if (op === 'count') return path ? rows.filter((r) => field(r.row, path) !== undefined && field(r.row, path) !== null).length : rows.length
-  const values = rows.map((r) => ({ value: field(r.row, path as string), index: r.index })).filter((x) => x.value !== null && x.value !== undefined)
+function aggregate(
+  op: string,
+  path: string | undefined,
+  rows: { row: Row; index: number }[]
+): unknown {
+  if (op === 'count')
+    return path
+      ? rows.filter((r) => field(r.row, path) !== undefined && field(r.row, path) !== null).length
+      : rows.length
+  const values = rows
+    .map((r) => ({ value: field(r.row, path as string), index: r.index }))
+    .filter((x) => x.value !== null && x.value !== undefined)
   if (op === 'min' || op === 'max') {
     if (values.length === 0) return null
-    return values.reduce((best, x) => ((op === 'min' ? compareValues(x.value, best) < 0 : compareValues(x.value, best) > 0) ? x.value : best), values[0].value)
+    return values.reduce(
+      (best, x) =>
+        (op === 'min' ? compareValues(x.value, best) < 0 : compareValues(x.value, best) > 0)
+          ? x.value
+          : best,
+      values[0].value
+    )
   }
   for (const x of values) {
-    if (typeof x.value !== 'number' || !Number.isFinite(x.value)) throw new Error(`${op} of "${path}": row ${x.index} has ${JSON.stringify(x.value)}, not a number`)
+    if (typeof x.value !== 'number' || !Number.isFinite(x.value))
+      throw new Error(
+        `${op} of "${path}": row ${x.index} has ${JSON.stringify(x.value)}, not a number`
+      )
   }
   const sum = values.reduce((s, x) => s + (x.value as number), 0)
   return op === 'sum' ? sum : values.length ? sum / values.length : null
@@ -167,15 +233,27 @@ function aggregate(op: string, path: string | undefined, rows: { row: Row; index
 const JoinOn = v.union([Field, strictObject({ left: Field, right: Field })])
 
 const join: StepDefinition = {
-  schema: strictObject({ op: v.literal('join'), with: v.pipe(v.string(), v.minLength(1), v.maxLength(4096)), on: JoinOn, how: v.optional(v.picklist(['inner', 'left'])), prefix: v.optional(v.pipe(v.string(), v.maxLength(64))) }),
+  schema: strictObject({
+    op: v.literal('join'),
+    with: v.pipe(v.string(), v.minLength(1), v.maxLength(4096)),
+    on: JoinOn,
+    how: v.optional(v.picklist(['inner', 'left'])),
+    prefix: v.optional(v.pipe(v.string(), v.maxLength(64))),
+  }),
   check(step) {
     const err = expressionSyntaxError(String(step.with))
     return err ? [{ path: '/with', message: err }] : []
   },
   async run(step, value, ctx) {
     const left = rowsOf(value, 'join (left table)')
-    const right = rowsOf(await evaluateExpression(String(step.with), value, bindings(ctx)), 'join (the "with" table)')
-    const on = typeof step.on === 'string' ? { left: step.on, right: step.on } : (step.on as { left: string; right: string })
+    const right = rowsOf(
+      await evaluateExpression(String(step.with), value, bindings(ctx)),
+      'join (the "with" table)'
+    )
+    const on =
+      typeof step.on === 'string'
+        ? { left: step.on, right: step.on }
+        : (step.on as { left: string; right: string })
     requireField(left, on.left, 'join (left table)')
     requireField(right, on.right, 'join (the "with" table)')
     const prefix = (step.prefix as string | undefined) ?? 'right_'
@@ -194,10 +272,12 @@ const join: StepDefinition = {
       if (matches.length === 0 && step.how === 'left') out.push(dictOf(l))
       for (const r of matches) {
         const merged: Row = dictOf(l)
-        for (const [k, v] of Object.entries(r)) merged[Object.hasOwn(l, k) && k !== on.right ? `${prefix}${k}` : k] = v
+        for (const [k, v] of Object.entries(r))
+          merged[Object.hasOwn(l, k) && k !== on.right ? `${prefix}${k}` : k] = v
         out.push(merged)
       }
-      if (out.length > MAX_ROWS) throw new Error(`join produced more than ${MAX_ROWS} rows (many-to-many keys?)`)
+      if (out.length > MAX_ROWS)
+        throw new Error(`join produced more than ${MAX_ROWS} rows (many-to-many keys?)`)
     }
     return out
   },
@@ -211,4 +291,11 @@ function truthy(v: unknown): boolean {
   return Array.isArray(v) ? v.length > 0 : Boolean(v)
 }
 
-export const TABLE_STEPS: Record<string, StepDefinition> = { table_sort, table_filter, table_select, top_k, groupby, join }
+export const TABLE_STEPS: Record<string, StepDefinition> = {
+  table_sort,
+  table_filter,
+  table_select,
+  top_k,
+  groupby,
+  join,
+}

@@ -27,7 +27,13 @@ function compileRegex(pattern: string, flags = ''): RE2JS {
 }
 
 /** Applies `fn` to a string, to each string of an array, or to `field` of each row (into `into`). */
-async function mapText(step: Record<string, unknown>, value: unknown, op: string, fn: (s: unknown, where: string) => unknown, signal?: AbortSignal): Promise<unknown> {
+async function mapText(
+  step: Record<string, unknown>,
+  value: unknown,
+  op: string,
+  fn: (s: unknown, where: string) => unknown,
+  signal?: AbortSignal
+): Promise<unknown> {
   const tick = deadline(signal)
   if (step.field === undefined) {
     if (Array.isArray(value)) return value.map((s, i) => (tick(), fn(s, `item ${i}`)))
@@ -57,7 +63,12 @@ const regex_extract: StepDefinition = {
       compileRegex(String(step.pattern), (step.flags as string) ?? '')
       return []
     } catch (e) {
-      return [{ path: '/pattern', message: `${(e as Error).message} (RE2 syntax: no backreferences or lookaround)` }]
+      return [
+        {
+          path: '/pattern',
+          message: `${(e as Error).message} (RE2 syntax: no backreferences or lookaround)`,
+        },
+      ]
     }
   },
   async run(step, value, ctx) {
@@ -69,45 +80,71 @@ const regex_extract: StepDefinition = {
       if (m.groupCount() === 1) return m.group(1)
       return Array.from({ length: m.groupCount() }, (_, i) => m.group(i + 1))
     }
-    return mapText(step, value, 'regex_extract', (s, where) => {
-      if (s === null || s === undefined) return null
-      if (typeof s !== 'string') throw new Error(`regex_extract: ${where} is ${describe(s)}, not a string`)
-      const m = re.matcher(s)
-      if (!step.all) return m.find() ? one(m) : null
-      const out: unknown[] = []
-      while (m.find()) {
-        out.push(one(m))
-        if (out.length > MAX_MATCHES) throw new Error(`regex_extract: more than ${MAX_MATCHES} matches in ${where}`)
-      }
-      return out
-    }, ctx.signal)
+    return mapText(
+      step,
+      value,
+      'regex_extract',
+      (s, where) => {
+        if (s === null || s === undefined) return null
+        if (typeof s !== 'string')
+          throw new Error(`regex_extract: ${where} is ${describe(s)}, not a string`)
+        const m = re.matcher(s)
+        if (!step.all) return m.find() ? one(m) : null
+        const out: unknown[] = []
+        while (m.find()) {
+          out.push(one(m))
+          if (out.length > MAX_MATCHES)
+            throw new Error(`regex_extract: more than ${MAX_MATCHES} matches in ${where}`)
+        }
+        return out
+      },
+      ctx.signal
+    )
   },
 }
 
 const parse_date: StepDefinition = {
   schema: strictObject({
     op: v.literal('parse_date'),
-    formats: v.optional(v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(100))), v.maxLength(20))),
+    formats: v.optional(
+      v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(100))), v.maxLength(20))
+    ),
     zone: v.optional(v.pipe(v.string(), v.maxLength(64))),
     output: v.optional(v.picklist(['iso', 'epoch_ms', 'date'])),
     field: v.optional(Field),
     into: v.optional(Field),
   }),
   check(step) {
-    return step.zone !== undefined && !IANAZone.isValidZone(String(step.zone)) ? [{ path: '/zone', message: `unknown time zone "${step.zone}" (use an IANA name such as Europe/Paris)` }] : []
+    return step.zone !== undefined && !IANAZone.isValidZone(String(step.zone))
+      ? [
+          {
+            path: '/zone',
+            message: `unknown time zone "${step.zone}" (use an IANA name such as Europe/Paris)`,
+          },
+        ]
+      : []
   },
   async run(step, value, ctx) {
     const zone = (step.zone as string | undefined) ?? 'UTC'
     const formats = (step.formats as string[] | undefined) ?? []
     const output = (step.output as string | undefined) ?? 'iso'
-    return mapText(step, value, 'parse_date', (s, where) => {
-      if (s === null || s === undefined) return null
-      const dt = parseOne(s, formats, zone)
-      if (!dt) throw new Error(`parse_date: ${where} (${JSON.stringify(s).slice(0, 80)}) matches none of ${formats.length ? formats.map((f) => `"${f}"`).join(', ') : 'ISO 8601, RFC 2822, HTTP, SQL or epoch milliseconds'}`)
-      if (output === 'epoch_ms') return dt.toMillis()
-      if (output === 'date') return dt.toISODate()
-      return dt.toUTC().toISO()
-    }, ctx.signal)
+    return mapText(
+      step,
+      value,
+      'parse_date',
+      (s, where) => {
+        if (s === null || s === undefined) return null
+        const dt = parseOne(s, formats, zone)
+        if (!dt)
+          throw new Error(
+            `parse_date: ${where} (${JSON.stringify(s).slice(0, 80)}) matches none of ${formats.length ? formats.map((f) => `"${f}"`).join(', ') : 'ISO 8601, RFC 2822, HTTP, SQL or epoch milliseconds'}`
+          )
+        if (output === 'epoch_ms') return dt.toMillis()
+        if (output === 'date') return dt.toISODate()
+        return dt.toUTC().toISO()
+      },
+      ctx.signal
+    )
   },
 }
 
@@ -120,7 +157,12 @@ function parseOne(s: unknown, formats: string[], zone: string): DateTime | null 
   const opts = { zone, setZone: true }
   const candidates = formats.length
     ? formats.map((f) => DateTime.fromFormat(s, f, opts))
-    : [DateTime.fromISO(s, opts), DateTime.fromRFC2822(s, opts), DateTime.fromHTTP(s, opts), DateTime.fromSQL(s, opts)]
+    : [
+        DateTime.fromISO(s, opts),
+        DateTime.fromRFC2822(s, opts),
+        DateTime.fromHTTP(s, opts),
+        DateTime.fromSQL(s, opts),
+      ]
   return candidates.find((d) => d.isValid) ?? null
 }
 

@@ -31,4 +31,9 @@ const transform: StepDefinition = {
   },
 }
 
-export const STEPS: Record<string, StepDefinition> = { transform, ...TABLE_STEPS, ...TEXT_STEPS, ...HTTP_STEPS }
+export const STEPS: Record<string, StepDefinition> = {
+  transform,
+  ...TABLE_STEPS,
+  ...TEXT_STEPS,
+  ...HTTP_STEPS,
+}

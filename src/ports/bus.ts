@@ -23,10 +23,21 @@ export interface Bus {
   /** Appends `msg` to `topic` (after `delayMs`, when given). */
   publish(topic: string, msg: unknown, opts?: { delayMs?: number }): Promise<void>
   /** New messages for `consumer` of `group` (the group is created at the topic's start). */
-  consume<T>(topic: string, group: string, consumer: string, opts: ConsumeOptions): Promise<Delivery<T>[]>
+  consume<T>(
+    topic: string,
+    group: string,
+    consumer: string,
+    opts: ConsumeOptions
+  ): Promise<Delivery<T>[]>
   ack(topic: string, group: string, ids: string[]): Promise<void>
   /** Moves messages pending longer than `minIdleMs` to `consumer` and returns them. */
-  reclaim<T>(topic: string, group: string, consumer: string, minIdleMs: number, count: number): Promise<Delivery<T>[]>
+  reclaim<T>(
+    topic: string,
+    group: string,
+    consumer: string,
+    minIdleMs: number,
+    count: number
+  ): Promise<Delivery<T>[]>
   /**
    * Messages of `topic` that `group` has not finished: not yet delivered, or delivered and not
    * acked (delayed ones not yet due are not counted). For queue-depth metrics and for waiting

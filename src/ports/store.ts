@@ -5,7 +5,15 @@
  * @module
  */
 import type { RunId } from '../ids.ts'
-import type { NodeState, PatchRecord, RunEvent, RunRecord, RunState, RunStatus, Transition } from '../engine/state.ts'
+import type {
+  NodeState,
+  PatchRecord,
+  RunEvent,
+  RunRecord,
+  RunState,
+  RunStatus,
+  Transition,
+} from '../engine/state.ts'
 
 export interface StoredWorkflow {
   id: string
@@ -62,7 +70,10 @@ export interface Store {
    * start nodes), all at once. With an idempotency key already used, creates nothing and
    * returns the existing run with `created: false`.
    */
-  createRun(run: NewRun, first: Transition): Promise<{ run: RunRecord; created: boolean; events: RunEvent[] }>
+  createRun(
+    run: NewRun,
+    first: Transition
+  ): Promise<{ run: RunRecord; created: boolean; events: RunEvent[] }>
   loadRun(id: RunId): Promise<RunState | null>
   /**
    * Applies `t` on top of `base` (the run record it was computed from) if the run is still at

@@ -21,7 +21,12 @@ async function offloadOutputs(store: Store, t: Transition): Promise<Transition> 
   // One output often appears twice (node state and event): decide once per value.
   const decided = new Map<unknown, string | null>()
   const offload = async (value: unknown): Promise<string | null> => {
-    if (value === undefined || value === null || (typeof value !== 'object' && typeof value !== 'string')) return null
+    if (
+      value === undefined ||
+      value === null ||
+      (typeof value !== 'object' && typeof value !== 'string')
+    )
+      return null
     // A string cannot grow more than 6× in JSON (\uXXXX): short ones need no serialising.
     if (typeof value === 'string' && value.length * 6 + 2 <= CAS_THRESHOLD_BYTES) return null
     if (decided.has(value)) return decided.get(value) ?? null
@@ -38,7 +43,12 @@ async function offloadOutputs(store: Store, t: Transition): Promise<Transition> 
   const nodes: Transition['nodes'] = dict()
   for (const [id, node] of Object.entries(t.nodes)) {
     // An output read back from the CAS keeps its ref (the engine drops the ref when it sets a new one).
-    const ref = node?.output_ref && node.output !== undefined ? node.output_ref : node ? await offload(node.output) : null
+    const ref =
+      node?.output_ref && node.output !== undefined
+        ? node.output_ref
+        : node
+          ? await offload(node.output)
+          : null
     if (node && ref) {
       const { output: _o, ...rest } = node
       nodes[id] = { ...rest, output_ref: ref }
@@ -101,7 +111,10 @@ export async function resolveRunOutput(store: Store, output: unknown): Promise<u
   if (!output || typeof output !== 'object') return output
   const out = dict<unknown>()
   for (const [id, value] of Object.entries(output as Record<string, unknown>)) {
-    const ref = value && typeof value === 'object' && 'output_ref' in value ? String((value as { output_ref: unknown }).output_ref) : null
+    const ref =
+      value && typeof value === 'object' && 'output_ref' in value
+        ? String((value as { output_ref: unknown }).output_ref)
+        : null
     const data = ref ? await store.getBlob(ref) : null
     out[id] = ref ? (data === null ? null : JSON.parse(data)) : value
   }

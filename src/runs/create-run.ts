@@ -22,7 +22,10 @@ export interface CreateRunOptions {
   replay?: { of: RunState; from?: string }
 }
 
-export async function createRun(kernel: Pick<Kernel, 'store' | 'lanes' | 'log'>, opts: CreateRunOptions): Promise<{ run: RunRecord; created: boolean }> {
+export async function createRun(
+  kernel: Pick<Kernel, 'store' | 'lanes' | 'log'>,
+  opts: CreateRunOptions
+): Promise<{ run: RunRecord; created: boolean }> {
   const now = new Date().toISOString()
   const run: RunRecord = {
     id: newRunId(),
@@ -48,7 +51,8 @@ export async function createRun(kernel: Pick<Kernel, 'store' | 'lanes' | 'log'>,
   const nodes = dict<NodeState>()
   for (const id of Object.keys(run.ir.nodes)) nodes[id] = newNodeState()
   const draft = new Draft({ run, nodes })
-  if (opts.replay) await startReplay(draft, opts.replay.of, replayRoots(opts.replay.of, opts.replay.from))
+  if (opts.replay)
+    await startReplay(draft, opts.replay.of, replayRoots(opts.replay.of, opts.replay.from))
   else await startRun(draft)
   const first = draft.toTransition()
   first.dispatchPending = first.tasks.length > 0

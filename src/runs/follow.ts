@@ -20,7 +20,12 @@ export interface FollowOptions {
 }
 
 /** Yields events, and `null` on each idle tick; returns when the run has ended and all was sent. */
-export async function* followRunEvents(kernel: Pick<Kernel, 'store' | 'lanes'>, runId: RunId, after: number, opts: FollowOptions): AsyncGenerator<RunEvent | null> {
+export async function* followRunEvents(
+  kernel: Pick<Kernel, 'store' | 'lanes'>,
+  runId: RunId,
+  after: number,
+  opts: FollowOptions
+): AsyncGenerator<RunEvent | null> {
   let last = after
   let queued: RunEvent[] = []
   let wake: (() => void) | null = null

@@ -41,7 +41,14 @@ export function createLanes(bus: Bus, log: Logger): Lanes {
     },
     async announce(runId, events) {
       if (events.length === 0) return
-      await bus.notify(CHANNELS.runEvents(runId), events).catch((e) => log.warn({ err: e, run_id: runId }, 'live event notification lost (followers catch up from the store)'))
+      await bus
+        .notify(CHANNELS.runEvents(runId), events)
+        .catch((e) =>
+          log.warn(
+            { err: e, run_id: runId },
+            'live event notification lost (followers catch up from the store)'
+          )
+        )
     },
     follow(runId, listener) {
       return bus.subscribe(CHANNELS.runEvents(runId), (payload) => listener(payload as RunEvent[]))
@@ -49,12 +56,23 @@ export function createLanes(bus: Bus, log: Logger): Lanes {
     async request(req, timeoutMs) {
       let settle: (r: Reply) => void = () => {}
       const answered = new Promise<Reply>((resolve) => (settle = resolve))
-      const unsubscribe = await bus.subscribe(CHANNELS.reply(req.id), (payload) => settle(payload as Reply))
+      const unsubscribe = await bus.subscribe(CHANNELS.reply(req.id), (payload) =>
+        settle(payload as Reply)
+      )
       let timer: ReturnType<typeof setTimeout> | undefined
       try {
         await bus.publish(TOPICS.requests, req)
         const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new RetryableError(ErrorCode.Timeout, `no reply to request ${req.id} (${req.kind}) within ${timeoutMs} ms`)), timeoutMs)
+          timer = setTimeout(
+            () =>
+              reject(
+                new RetryableError(
+                  ErrorCode.Timeout,
+                  `no reply to request ${req.id} (${req.kind}) within ${timeoutMs} ms`
+                )
+              ),
+            timeoutMs
+          )
         })
         return await Promise.race([answered, timeout])
       } finally {

@@ -10,7 +10,13 @@
  * @module
  */
 import { Draft } from '../engine/draft.ts'
-import { isEmptyTransition, isTerminalRun, nextRunState, type RunEvent, type RunState } from '../engine/state.ts'
+import {
+  isEmptyTransition,
+  isTerminalRun,
+  nextRunState,
+  type RunEvent,
+  type RunState,
+} from '../engine/state.ts'
 import { AobError, ErrorCode } from '../errors.ts'
 import type { RunId } from '../ids.ts'
 import type { Kernel } from '../kernel.ts'
@@ -62,7 +68,8 @@ export async function transact<T>(
         if (t.dispatchPending) clearPending(kernel, runId)
         return { value, events, state }
       } catch (e) {
-        if (e instanceof AobError && e.code === ErrorCode.VersionConflict && attempt < MAX_ATTEMPTS) continue
+        if (e instanceof AobError && e.code === ErrorCode.VersionConflict && attempt < MAX_ATTEMPTS)
+          continue
         throw e
       }
     }
@@ -73,14 +80,26 @@ export async function transact<T>(
  * Dispatches tasks and broadcasts events after a commit. The commit already happened, so a bus
  * outage is waited out (retries for up to ~15 s) rather than reported as a failed write.
  */
-export async function announce(kernel: Pick<Kernel, 'lanes'>, runId: RunId, tasks: Task[], events: RunEvent[]): Promise<void> {
+export async function announce(
+  kernel: Pick<Kernel, 'lanes'>,
+  runId: RunId,
+  tasks: Task[],
+  events: RunEvent[]
+): Promise<void> {
   await withRetry(() => Promise.all(tasks.map((task) => kernel.lanes.dispatch(task))))
   await kernel.lanes.announce(runId, events)
 }
 
 /** Clears a recorded pending dispatch, not awaited: if it is lost, the sweep dispatches once more (harmless). */
 export function clearPending(kernel: Pick<Kernel, 'store' | 'log'>, runId: RunId): void {
-  kernel.store.clearDispatchPending(runId).catch((e) => kernel.log.warn({ err: e, run_id: runId }, 'could not clear a pending dispatch; the sweep will dispatch it again'))
+  kernel.store
+    .clearDispatchPending(runId)
+    .catch((e) =>
+      kernel.log.warn(
+        { err: e, run_id: runId },
+        'could not clear a pending dispatch; the sweep will dispatch it again'
+      )
+    )
 }
 
 // --- internal ---

@@ -12,9 +12,14 @@ import type { StoredWorkflow } from '../ports/store.ts'
 type WorkflowKernel = Pick<Kernel, 'store' | 'state'>
 
 /** Validates and stores `doc`; throws INVALID_WORKFLOW (422) with every problem found. */
-export async function storeWorkflow(kernel: WorkflowKernel, doc: unknown, limits: Limits): Promise<{ id: string; workflow: Workflow; created: boolean }> {
+export async function storeWorkflow(
+  kernel: WorkflowKernel,
+  doc: unknown,
+  limits: Limits
+): Promise<{ id: string; workflow: Workflow; created: boolean }> {
   const result = validateWorkflow(doc, limits)
-  if (!result.valid) throw new AobError(ErrorCode.InvalidWorkflow, 'the workflow is invalid', result.errors)
+  if (!result.valid)
+    throw new AobError(ErrorCode.InvalidWorkflow, 'the workflow is invalid', result.errors)
   const workflow = result.workflow as Workflow
   const id = workflowId(doc)
   const { store, state } = kernel
@@ -27,7 +32,10 @@ export async function storeWorkflow(kernel: WorkflowKernel, doc: unknown, limits
 }
 
 /** A workflow by id or tag name; throws WORKFLOW_NOT_FOUND. */
-export async function resolveWorkflow(kernel: WorkflowKernel, ref: string): Promise<StoredWorkflow> {
+export async function resolveWorkflow(
+  kernel: WorkflowKernel,
+  ref: string
+): Promise<StoredWorkflow> {
   const { store, state } = kernel
   let id = ref
   if (!isWorkflowId(ref)) {
@@ -43,6 +51,9 @@ export async function resolveWorkflow(kernel: WorkflowKernel, ref: string): Prom
 
 export function checkTagName(name: string): void {
   if (!NAME_PATTERN.test(name) || /^wf_[0-9a-f]{16}$/.test(name)) {
-    throw new AobError(ErrorCode.BadRequest, `invalid tag name "${name}": 1-64 of [a-z0-9._-], and not shaped like a workflow id`)
+    throw new AobError(
+      ErrorCode.BadRequest,
+      `invalid tag name "${name}": 1-64 of [a-z0-9._-], and not shaped like a workflow id`
+    )
   }
 }

@@ -21,13 +21,21 @@ const sleep: Handler = async (task, { signal }) => {
   return task.config.output ?? { slept_ms: ms }
 }
 
-const transform = (fetch?: GuardedFetch): Handler => async (task, { signal }) => {
-  const ctx = task.context
-  if (!ctx) throw new TerminalError(ErrorCode.Internal, 'transform task carries no context')
-  const start = 'input' in task.config ? task.config.input : ctx.input
-  // Pipeline errors say themselves whether a retry can help (TerminalError or RetryableError).
-  return runPipeline(task.config.pipeline as Record<string, unknown>[], start, { input: ctx.input, nodes: ctx.nodes, run: ctx.run, signal, fetch })
-}
+const transform =
+  (fetch?: GuardedFetch): Handler =>
+  async (task, { signal }) => {
+    const ctx = task.context
+    if (!ctx) throw new TerminalError(ErrorCode.Internal, 'transform task carries no context')
+    const start = 'input' in task.config ? task.config.input : ctx.input
+    // Pipeline errors say themselves whether a retry can help (TerminalError or RetryableError).
+    return runPipeline(task.config.pipeline as Record<string, unknown>[], start, {
+      input: ctx.input,
+      nodes: ctx.nodes,
+      run: ctx.run,
+      signal,
+      fetch,
+    })
+  }
 
 export const BUILTIN_TYPES = ['noop', 'sleep', 'transform'] as const
 

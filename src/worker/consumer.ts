@@ -33,7 +33,10 @@ export interface Service {
   stop(): Promise<void>
 }
 
-export function startConsumer<T>(deps: { bus: Bus; log: Logger }, opts: ConsumerOptions<T>): Service {
+export function startConsumer<T>(
+  deps: { bus: Bus; log: Logger },
+  opts: ConsumerOptions<T>
+): Service {
   const { bus, log } = deps
   const inflight = new Map<string, Promise<void>>()
   const stopping = new AbortController()
@@ -42,34 +45,73 @@ export function startConsumer<T>(deps: { bus: Bus; log: Logger }, opts: Consumer
   const handle = (d: Delivery<T>) => {
     if (inflight.has(d.id)) return
     if (opts.schema && !v.is(opts.schema, d.msg)) {
-      const issues = v.safeParse(opts.schema, d.msg).issues?.slice(0, 3).map((i) => `${i.path?.map((p) => p.key).join('.') ?? ''}: ${i.message}`)
-      log.error({ topic: opts.topic, id: d.id, issues, message: JSON.stringify(d.msg)?.slice(0, 300) }, 'malformed message dropped')
-      bus.ack(opts.topic, opts.group, [d.id]).catch((e) => log.warn({ err: e, id: d.id }, 'could not ack a dropped message; it will be dropped again'))
+      const issues = v
+        .safeParse(opts.schema, d.msg)
+        .issues?.slice(0, 3)
+        .map((i) => `${i.path?.map((p) => p.key).join('.') ?? ''}: ${i.message}`)
+      log.error(
+        { topic: opts.topic, id: d.id, issues, message: JSON.stringify(d.msg)?.slice(0, 300) },
+        'malformed message dropped'
+      )
+      bus
+        .ack(opts.topic, opts.group, [d.id])
+        .catch((e) =>
+          log.warn(
+            { err: e, id: d.id },
+            'could not ack a dropped message; it will be dropped again'
+          )
+        )
       return
     }
     const p = opts
       .process(d, stopping.signal)
       .then(() => (stopping.signal.aborted ? undefined : bus.ack(opts.topic, opts.group, [d.id])))
-      .catch((e) => log.error({ err: e, topic: opts.topic, id: d.id }, `[${opts.topic}] processing failed; left pending for redelivery`))
+      .catch((e) =>
+        log.error(
+          { err: e, topic: opts.topic, id: d.id },
+          `[${opts.topic}] processing failed; left pending for redelivery`
+        )
+      )
       .finally(() => inflight.delete(d.id))
     inflight.set(d.id, p)
   }
 
-  const heartbeat = setInterval(() => {
-    if (inflight.size) bus.touch(opts.topic, opts.group, opts.consumer, [...inflight.keys()]).catch((e) => log.warn({ err: e, topic: opts.topic }, 'heartbeat failed; in-flight messages may be reclaimed by another consumer'))
-  }, Math.max(50, Math.floor(opts.visibilityMs / 3)))
+  const heartbeat = setInterval(
+    () => {
+      if (inflight.size)
+        bus
+          .touch(opts.topic, opts.group, opts.consumer, [...inflight.keys()])
+          .catch((e) =>
+            log.warn(
+              { err: e, topic: opts.topic },
+              'heartbeat failed; in-flight messages may be reclaimed by another consumer'
+            )
+          )
+    },
+    Math.max(50, Math.floor(opts.visibilityMs / 3))
+  )
 
-  const reclaim = setInterval(async () => {
-    const free = opts.concurrency - inflight.size
-    if (!running || free <= 0) return
-    try {
-      const claimed = await bus.reclaim<T>(opts.topic, opts.group, opts.consumer, opts.visibilityMs, free)
-      if (claimed.length) log.warn({ topic: opts.topic, count: claimed.length }, 'reclaimed idle messages')
-      for (const d of claimed) handle(d)
-    } catch (e) {
-      log.error({ err: e }, 'reclaim failed')
-    }
-  }, Math.max(100, Math.floor(opts.visibilityMs / 2)))
+  const reclaim = setInterval(
+    async () => {
+      const free = opts.concurrency - inflight.size
+      if (!running || free <= 0) return
+      try {
+        const claimed = await bus.reclaim<T>(
+          opts.topic,
+          opts.group,
+          opts.consumer,
+          opts.visibilityMs,
+          free
+        )
+        if (claimed.length)
+          log.warn({ topic: opts.topic, count: claimed.length }, 'reclaimed idle messages')
+        for (const d of claimed) handle(d)
+      } catch (e) {
+        log.error({ err: e }, 'reclaim failed')
+      }
+    },
+    Math.max(100, Math.floor(opts.visibilityMs / 2))
+  )
 
   const loop = (async () => {
     while (running) {
@@ -79,7 +121,10 @@ export function startConsumer<T>(deps: { bus: Bus; log: Logger }, opts: Consumer
         continue
       }
       try {
-        const batch = await bus.consume<T>(opts.topic, opts.group, opts.consumer, { count: free, blockMs: 500 })
+        const batch = await bus.consume<T>(opts.topic, opts.group, opts.consumer, {
+          count: free,
+          blockMs: 500,
+        })
         if (running) for (const d of batch) handle(d)
       } catch (e) {
         if (!running) break
@@ -103,7 +148,10 @@ export function startConsumer<T>(deps: { bus: Bus; log: Logger }, opts: Consumer
       void loop
       await within(Promise.allSettled(inflight.values()), grace)
       if (inflight.size > 0) {
-        log.warn({ topic: opts.topic, count: inflight.size }, 'stopping: released in-flight messages for redelivery')
+        log.warn(
+          { topic: opts.topic, count: inflight.size },
+          'stopping: released in-flight messages for redelivery'
+        )
         stopping.abort(new Error('consumer stopping'))
         await within(Promise.allSettled(inflight.values()), 500)
       }
@@ -115,5 +163,8 @@ export function startConsumer<T>(deps: { bus: Bus; log: Logger }, opts: Consumer
 
 function within(p: Promise<unknown>, ms: number): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined
-  return Promise.race([p.then(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer))
+  return Promise.race([
+    p.then(() => {}),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+  ]).finally(() => clearTimeout(timer))
 }

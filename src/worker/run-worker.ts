@@ -28,7 +28,10 @@ export interface WorkerOptions {
   consumer?: string
 }
 
-export function startWorker(deps: { bus: Bus; lanes: Lanes; log: Logger }, opts: WorkerOptions): Service {
+export function startWorker(
+  deps: { bus: Bus; lanes: Lanes; log: Logger },
+  opts: WorkerOptions
+): Service {
   const log = deps.log.child({ worker: opts.type })
   return startConsumer<Task>(deps, {
     topic: TOPICS.tasks(opts.type),
@@ -41,13 +44,25 @@ export function startWorker(deps: { bus: Bus; lanes: Lanes; log: Logger }, opts:
       const outcome = await execute(opts.handler, task, log, DEFAULT_MAX_JSON_DEPTH, stopping)
       // Stopped mid-task: no completion; the task stays pending and is redelivered.
       if (stopping.aborted) return
-      await deps.lanes.complete({ run_id: task.run_id, node_id: task.node_id, epoch: task.epoch, outcome, trace_id: task.trace_id })
+      await deps.lanes.complete({
+        run_id: task.run_id,
+        node_id: task.node_id,
+        epoch: task.epoch,
+        outcome,
+        trace_id: task.trace_id,
+      })
     },
   })
 }
 
 /** Runs a handler under the task's timeout and turns its result into an Outcome. */
-export async function execute(handler: Handler, task: Task, log: Logger, maxJsonDepth = DEFAULT_MAX_JSON_DEPTH, stopping?: AbortSignal): Promise<Outcome> {
+export async function execute(
+  handler: Handler,
+  task: Task,
+  log: Logger,
+  maxJsonDepth = DEFAULT_MAX_JSON_DEPTH,
+  stopping?: AbortSignal
+): Promise<Outcome> {
   const controller = new AbortController()
   const onStop = () => controller.abort(stopping?.reason)
   stopping?.addEventListener('abort', onStop, { once: true })
@@ -70,7 +85,15 @@ export async function execute(handler: Handler, task: Task, log: Logger, maxJson
     // An output no store could keep (too deep, NUL, lone surrogates) fails the node here, once,
     // rather than wedging every commit that would carry it.
     const problem = jsonProblem(output, maxJsonDepth)
-    if (problem) return { kind: 'fail', error: { code: ErrorCode.InvalidOutput, message: `node output is out of bounds: ${problem.message}`, retryable: false } }
+    if (problem)
+      return {
+        kind: 'fail',
+        error: {
+          code: ErrorCode.InvalidOutput,
+          message: `node output is out of bounds: ${problem.message}`,
+          retryable: false,
+        },
+      }
     return { kind: 'done', output: output === undefined ? null : output }
   } catch (e) {
     runLog.debug({ epoch: task.epoch, attempt: task.attempt, ok: false, err: e }, 'task executed')

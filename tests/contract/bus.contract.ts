@@ -17,7 +17,10 @@ export function busContract(name: string, make: () => Promise<Bus>) {
       await bus.consume(t, 'g1', 'c1', { count: 1, blockMs: 0 })
       await bus.consume(t, 'g2', 'c1', { count: 1, blockMs: 0 })
       for (let i = 0; i < 5; i++) await bus.publish(t, { i, nested: { ok: true } })
-      const a = await bus.consume<{ i: number; nested?: unknown }>(t, 'g1', 'c1', { count: 3, blockMs: 0 })
+      const a = await bus.consume<{ i: number; nested?: unknown }>(t, 'g1', 'c1', {
+        count: 3,
+        blockMs: 0,
+      })
       const b = await bus.consume<{ i: number }>(t, 'g1', 'c2', { count: 10, blockMs: 0 })
       expect(a.map((d) => d.msg.i)).toEqual([0, 1, 2])
       expect(b.map((d) => d.msg.i)).toEqual([3, 4])
@@ -38,7 +41,10 @@ export function busContract(name: string, make: () => Promise<Bus>) {
       const t = topicName()
       await bus.publish(t, { n: 1 })
       await bus.publish(t, { n: 2 })
-      const [m1, m2] = await bus.consume<{ n: number }>(t, 'g', 'crashed', { count: 2, blockMs: 100 })
+      const [m1, m2] = await bus.consume<{ n: number }>(t, 'g', 'crashed', {
+        count: 2,
+        blockMs: 100,
+      })
       await bus.ack(t, 'g', [m2.id])
       expect(await bus.reclaim(t, 'g', 'rescuer', 10_000, 10)).toEqual([])
       await Bun.sleep(60)
@@ -61,7 +67,11 @@ export function busContract(name: string, make: () => Promise<Bus>) {
       expect(await bus.depth(t, 'g')).toBe(3)
       const got = await bus.consume(t, 'g', 'c', { count: 2, blockMs: 100 })
       expect(await bus.depth(t, 'g')).toBe(3)
-      await bus.ack(t, 'g', got.map((d) => d.id))
+      await bus.ack(
+        t,
+        'g',
+        got.map((d) => d.id)
+      )
       expect(await bus.depth(t, 'g')).toBe(1)
       const [last] = await bus.consume(t, 'g', 'c', { count: 5, blockMs: 100 })
       await bus.ack(t, 'g', [last.id])
@@ -106,10 +116,17 @@ export function busContract(name: string, make: () => Promise<Bus>) {
       await Promise.all(
         Array.from({ length: 4 }, async (_, c) => {
           for (;;) {
-            const batch = await bus.consume<{ i: number }>(t, 'g', `c${c}`, { count: 7, blockMs: 20 })
+            const batch = await bus.consume<{ i: number }>(t, 'g', `c${c}`, {
+              count: 7,
+              blockMs: 20,
+            })
             if (batch.length === 0) return
             seen.push(...batch.map((d) => d.msg.i))
-            await bus.ack(t, 'g', batch.map((d) => d.id))
+            await bus.ack(
+              t,
+              'g',
+              batch.map((d) => d.id)
+            )
           }
         })
       )

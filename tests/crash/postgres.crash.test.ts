@@ -13,8 +13,16 @@ import { mixedWorkflow } from './workloads.ts'
 
 test('Postgres restarted mid-run: no accepted run or acknowledged write is lost', async () => {
   const pg = await startPostgres()
-  const env = { ...(await distributedEnv({ databaseUrl: pg.url })), AOB_TOKENS: `admin:${ADMIN}`, AOB_VISIBILITY_MS: '1500' }
-  expect(Bun.spawnSync(['bun', join(import.meta.dir, '../../cli/main.ts'), 'migrate'], { env: { ...process.env, ...env } }).exitCode).toBe(0)
+  const env = {
+    ...(await distributedEnv({ databaseUrl: pg.url })),
+    AOB_TOKENS: `admin:${ADMIN}`,
+    AOB_VISIBILITY_MS: '1500',
+  }
+  expect(
+    Bun.spawnSync(['bun', join(import.meta.dir, '../../cli/main.ts'), 'migrate'], {
+      env: { ...process.env, ...env },
+    }).exitCode
+  ).toBe(0)
   const orchestrator = await spawnOrchestrator(env)
   const procs = [orchestrator, spawnService('coordinator', env), spawnService('worker', env)]
   const api = apiOf(orchestrator.url, ADMIN)
@@ -26,11 +34,17 @@ test('Postgres restarted mid-run: no accepted run or acknowledged write is lost'
     const submitter = (async () => {
       for (let i = 0; submitting; i++) {
         const workflow = mixedWorkflow(i, 3)
-        const res = await api('POST', '/runs', { workflow, input: { i } }).catch(() => ({ status: 0, body: null }))
+        const res = await api('POST', '/runs', { workflow, input: { i } }).catch(() => ({
+          status: 0,
+          body: null,
+        }))
         if (res.status === 201) accepted.push(res.body.run_id)
         else refused++
         if (i % 10 === 0) {
-          const wf = await api('POST', `/workflows?tag=ack-${i}`, { ...(workflow as object), description: `ack ${i}` }).catch(() => ({ status: 0, body: null }))
+          const wf = await api('POST', `/workflows?tag=ack-${i}`, {
+            ...(workflow as object),
+            description: `ack ${i}`,
+          }).catch(() => ({ status: 0, body: null }))
           if (wf.status === 201) acknowledgedWorkflows.push(`ack-${i}`)
         }
         await Bun.sleep(20)
@@ -46,16 +60,30 @@ test('Postgres restarted mid-run: no accepted run or acknowledged write is lost'
     const recovery = await recoveryTime(env, Date.now(), 30_000)
     // Keep submitting until the API accepts runs again (bounded), then a little longer.
     const acceptedAtRestart = accepted.length
-    await waitFor(() => accepted.length >= acceptedAtRestart + 10, 30_000, 'the API to accept runs again')
+    await waitFor(
+      () => accepted.length >= acceptedAtRestart + 10,
+      30_000,
+      'the API to accept runs again'
+    )
     submitting = false
     await submitter
-    const result = await waitFor(async () => {
-      const r = await ledger(env, accepted)
-      return (r.byStatus.succeeded ?? 0) === accepted.length ? r : null
-    }, 60_000, 'every accepted run to succeed').catch(() => ledger(env, accepted))
-    const stillThere = await Promise.all(acknowledgedWorkflows.map(async (tag) => (await api('GET', `/workflows/${tag}`)).status === 200))
+    const result = await waitFor(
+      async () => {
+        const r = await ledger(env, accepted)
+        return (r.byStatus.succeeded ?? 0) === accepted.length ? r : null
+      },
+      60_000,
+      'every accepted run to succeed'
+    ).catch(() => ledger(env, accepted))
+    const stillThere = await Promise.all(
+      acknowledgedWorkflows.map(
+        async (tag) => (await api('GET', `/workflows/${tag}`)).status === 200
+      )
+    )
     const lostWrites = stillThere.filter((ok) => !ok).length
-    console.log(`crash/postgres-restart: runs_accepted=${accepted.length} (before restart ${acceptedBefore}) refused_during_outage=${refused} downtime=${downtime.toFixed(2)}s lost_runs=${accepted.length - (result.byStatus.succeeded ?? 0)} acknowledged_writes=${acknowledgedWorkflows.length} lost_writes=${lostWrites} duplicate_commits=${result.duplicateCommits} recovery=${recovery === null ? 'n/a' : `${(recovery / 1000).toFixed(2)}s`}`)
+    console.log(
+      `crash/postgres-restart: runs_accepted=${accepted.length} (before restart ${acceptedBefore}) refused_during_outage=${refused} downtime=${downtime.toFixed(2)}s lost_runs=${accepted.length - (result.byStatus.succeeded ?? 0)} acknowledged_writes=${acknowledgedWorkflows.length} lost_writes=${lostWrites} duplicate_commits=${result.duplicateCommits} recovery=${recovery === null ? 'n/a' : `${(recovery / 1000).toFixed(2)}s`}`
+    )
     expect(result.byStatus).toEqual({ succeeded: accepted.length })
     expect(lostWrites).toBe(0)
     expect(result.duplicateCommits).toBe(0)

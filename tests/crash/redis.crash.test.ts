@@ -22,10 +22,23 @@ describe('Redis lost mid-run', () => {
   let api: ReturnType<typeof apiOf>
   beforeAll(async () => {
     redis = await startRedis()
-    env = { ...(await distributedEnv({ redisUrl: redis.url })), AOB_TOKENS: `admin:${ADMIN}`, AOB_VISIBILITY_MS: '1500' }
-    expect(Bun.spawnSync(['bun', join(import.meta.dir, '../../cli/main.ts'), 'migrate'], { env: { ...process.env, ...env } }).exitCode).toBe(0)
+    env = {
+      ...(await distributedEnv({ redisUrl: redis.url })),
+      AOB_TOKENS: `admin:${ADMIN}`,
+      AOB_VISIBILITY_MS: '1500',
+    }
+    expect(
+      Bun.spawnSync(['bun', join(import.meta.dir, '../../cli/main.ts'), 'migrate'], {
+        env: { ...process.env, ...env },
+      }).exitCode
+    ).toBe(0)
     const orchestrator = await spawnOrchestrator(env)
-    procs = [orchestrator, spawnService('coordinator', env), spawnService('worker', env), spawnService('worker', env)]
+    procs = [
+      orchestrator,
+      spawnService('coordinator', env),
+      spawnService('worker', env),
+      spawnService('worker', env),
+    ]
     api = apiOf(orchestrator.url, ADMIN)
   })
   afterAll(async () => {
@@ -34,16 +47,29 @@ describe('Redis lost mid-run', () => {
   })
 
   async function startRuns(offset: number): Promise<string[]> {
-    const created = await Promise.all(Array.from({ length: RUNS }, (_, i) => api('POST', '/runs', { workflow: mixedWorkflow(offset + i, 5), input: { i } })))
+    const created = await Promise.all(
+      Array.from({ length: RUNS }, (_, i) =>
+        api('POST', '/runs', { workflow: mixedWorkflow(offset + i, 5), input: { i } })
+      )
+    )
     expect(created.map((r) => r.status)).toEqual(created.map(() => 201))
     return created.map((r) => r.body.run_id)
   }
 
   async function allDone(ids: string[]) {
-    await waitFor(async () => {
-      const r = await ledger(env, ids)
-      return (r.byStatus.succeeded ?? 0) + (r.byStatus.failed ?? 0) + (r.byStatus.cancelled ?? 0) === ids.length ? r : null
-    }, 60_000, 'every run to end')
+    await waitFor(
+      async () => {
+        const r = await ledger(env, ids)
+        return (r.byStatus.succeeded ?? 0) +
+          (r.byStatus.failed ?? 0) +
+          (r.byStatus.cancelled ?? 0) ===
+          ids.length
+          ? r
+          : null
+      },
+      60_000,
+      'every run to end'
+    )
     return ledger(env, ids)
   }
 
@@ -57,7 +83,9 @@ describe('Redis lost mid-run', () => {
     await redis.start()
     const recovery = await recoveryTime(env, restartedAt, 30_000)
     const result = await allDone(ids)
-    console.log(`crash/redis-restart: runs=${RUNS} kills=1 in_flight_at_kill=${RUNS - (before.byStatus.succeeded ?? 0)} lost=${RUNS - (result.byStatus.succeeded ?? 0)} duplicate_commits=${result.duplicateCommits} recovery=${recovery === null ? 'n/a' : `${(recovery / 1000).toFixed(2)}s`}`)
+    console.log(
+      `crash/redis-restart: runs=${RUNS} kills=1 in_flight_at_kill=${RUNS - (before.byStatus.succeeded ?? 0)} lost=${RUNS - (result.byStatus.succeeded ?? 0)} duplicate_commits=${result.duplicateCommits} recovery=${recovery === null ? 'n/a' : `${(recovery / 1000).toFixed(2)}s`}`
+    )
     expect(result.byStatus).toEqual({ succeeded: RUNS })
     expect(result.duplicateCommits).toBe(0)
   }, 90_000)
@@ -72,7 +100,9 @@ describe('Redis lost mid-run', () => {
     admin.disconnect()
     const recovery = await recoveryTime(env, flushedAt, 30_000)
     const result = await allDone(ids)
-    console.log(`crash/redis-flush: runs=${RUNS} flushes=1 in_flight_at_flush=${RUNS - (before.byStatus.succeeded ?? 0)} lost=${RUNS - (result.byStatus.succeeded ?? 0)} duplicate_commits=${result.duplicateCommits} recovery=${recovery === null ? 'n/a' : `${(recovery / 1000).toFixed(2)}s`}`)
+    console.log(
+      `crash/redis-flush: runs=${RUNS} flushes=1 in_flight_at_flush=${RUNS - (before.byStatus.succeeded ?? 0)} lost=${RUNS - (result.byStatus.succeeded ?? 0)} duplicate_commits=${result.duplicateCommits} recovery=${recovery === null ? 'n/a' : `${(recovery / 1000).toFixed(2)}s`}`
+    )
     expect(result.byStatus).toEqual({ succeeded: RUNS })
     expect(result.duplicateCommits).toBe(0)
   }, 90_000)

@@ -19,14 +19,32 @@ test('every service exits within 5 s of SIGTERM with Redis and Postgres unreacha
   const sql = postgres(pg.url, { onnotice: () => {}, max: 1 })
   await sql.unsafe('CREATE SCHEMA shutdown_test')
   await sql.end()
-  const env = { AOB_DATABASE_URL: pg.url, AOB_REDIS_URL: redis.url, AOB_DATABASE_SCHEMA: 'shutdown_test', AOB_TOKENS: `admin:${ADMIN}` }
-  const migrate = Bun.spawnSync(['bun', 'cli/main.ts', 'migrate'], { env: { ...process.env, ...env } })
+  const env = {
+    AOB_DATABASE_URL: pg.url,
+    AOB_REDIS_URL: redis.url,
+    AOB_DATABASE_SCHEMA: 'shutdown_test',
+    AOB_TOKENS: `admin:${ADMIN}`,
+  }
+  const migrate = Bun.spawnSync(['bun', 'cli/main.ts', 'migrate'], {
+    env: { ...process.env, ...env },
+  })
   expect(migrate.exitCode).toBe(0)
   const orchestrator = await spawnOrchestrator(env)
   // A long task in flight on the worker: it must be released, not waited for.
-  const res = await fetch(`${orchestrator.url}/api/v1/runs`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` }, body: JSON.stringify({ workflow: { name: 'long', nodes: [{ id: 's', type: 'sleep', config: { ms: 600_000 } }] } }) })
+  const res = await fetch(`${orchestrator.url}/api/v1/runs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN}` },
+    body: JSON.stringify({
+      workflow: { name: 'long', nodes: [{ id: 's', type: 'sleep', config: { ms: 600_000 } }] },
+    }),
+  })
   expect(res.status).toBe(201)
-  const services: ServiceProcess[] = [orchestrator, spawnService('coordinator', env), spawnService('worker', env), spawnService('http-worker', env)]
+  const services: ServiceProcess[] = [
+    orchestrator,
+    spawnService('coordinator', env),
+    spawnService('worker', env),
+    spawnService('http-worker', env),
+  ]
   await Bun.sleep(1_500) // let the consumers join their groups and the sleep task start
 
   await redis.kill('SIGKILL')
@@ -39,6 +57,9 @@ test('every service exits within 5 s of SIGTERM with Redis and Postgres unreacha
       return { name: s.name, ms: Math.round(performance.now() - started), code: s.proc.exitCode }
     })
   )
-  console.log(`crash/shutdown: ${times.map((t) => `${t.name}=${t.ms}ms(exit ${t.code})`).join(' ')}`)
-  for (const t of times) expect({ name: t.name, within: t.ms < 5_500 }).toEqual({ name: t.name, within: true })
+  console.log(
+    `crash/shutdown: ${times.map((t) => `${t.name}=${t.ms}ms(exit ${t.code})`).join(' ')}`
+  )
+  for (const t of times)
+    expect({ name: t.name, within: t.ms < 5_500 }).toEqual({ name: t.name, within: true })
 }, 60_000)

@@ -5,7 +5,9 @@ import { SCRIPTS } from '../../src/adapters/redis/scripts.ts'
 import { busContract } from '../contract/bus.contract.ts'
 import { testRedisUrl } from '../helpers/services.ts'
 
-busContract('redis', async () => createRedisBus(await testRedisUrl(), { prefix: `t${crypto.randomUUID().slice(0, 8)}:` }))
+busContract('redis', async () =>
+  createRedisBus(await testRedisUrl(), { prefix: `t${crypto.randomUUID().slice(0, 8)}:` })
+)
 
 test('each Lua script declares the keys it uses: the -N in its name equals its key count and its highest KEYS[n]', async () => {
   const glob = new Bun.Glob('*.lua')
@@ -16,7 +18,11 @@ test('each Lua script declares the keys it uses: the -N in its name equals its k
     const text = await Bun.file(`src/adapters/redis/lua/${file}`).text()
     const highest = Math.max(...[...text.matchAll(/KEYS\[(\d+)\]/g)].map((m) => Number(m[1])))
     const script = SCRIPTS[name as keyof typeof SCRIPTS]
-    expect({ file, keys: script.keys as number, highest }).toEqual({ file, keys: Number(n), highest: Number(n) })
+    expect({ file, keys: script.keys as number, highest }).toEqual({
+      file,
+      keys: Number(n),
+      highest: Number(n),
+    })
     expect(text.startsWith('--[[')).toBe(true)
   }
 })
@@ -30,14 +36,18 @@ test('after FLUSHALL the bus recreates its groups and reports a fresh start exac
   expect(first.filter(Boolean)).toHaveLength(1)
   expect(await a.claimFreshStart()).toBe(false)
   await a.publish('t', { n: 1 })
-  expect((await a.consume('t', 'g', 'c', { count: 1, blockMs: 100 })).map((d) => d.msg)).toEqual([{ n: 1 }])
+  expect((await a.consume('t', 'g', 'c', { count: 1, blockMs: 100 })).map((d) => d.msg)).toEqual([
+    { n: 1 },
+  ])
   const admin = new Redis(url)
   const keys = await admin.keys(`${prefix}*`)
   await admin.del(...keys) // FLUSHALL, scoped to this test's keys (other suites share the server)
   admin.disconnect()
   expect(await a.consume('t', 'g', 'c', { count: 1, blockMs: 50 })).toEqual([])
   await a.publish('t', { n: 2 })
-  expect((await a.consume('t', 'g', 'c', { count: 1, blockMs: 500 })).map((d) => d.msg)).toEqual([{ n: 2 }])
+  expect((await a.consume('t', 'g', 'c', { count: 1, blockMs: 500 })).map((d) => d.msg)).toEqual([
+    { n: 2 },
+  ])
   const second = await Promise.all([a.claimFreshStart(), b.claimFreshStart()])
   expect(second.filter(Boolean)).toHaveLength(1)
   await a.close()

@@ -16,10 +16,15 @@ storeContract('postgres', freshStore)
 
 test('migrations: concurrent migrators apply each version once, in one transaction each', async () => {
   const env = await distributedEnv()
-  const stores = Array.from({ length: 4 }, () => createPostgresStore(env.AOB_DATABASE_URL, { schema: env.AOB_DATABASE_SCHEMA }))
+  const stores = Array.from({ length: 4 }, () =>
+    createPostgresStore(env.AOB_DATABASE_URL, { schema: env.AOB_DATABASE_SCHEMA })
+  )
   const applied = await Promise.all(stores.map((s) => migrate(s.sql)))
   expect(applied.flat().sort()).toEqual(MIGRATIONS.map((m) => m.name).sort())
-  const sql = postgres(env.AOB_DATABASE_URL, { onnotice: () => {}, connection: { search_path: env.AOB_DATABASE_SCHEMA } })
+  const sql = postgres(env.AOB_DATABASE_URL, {
+    onnotice: () => {},
+    connection: { search_path: env.AOB_DATABASE_SCHEMA },
+  })
   const rows = await sql`SELECT version, name FROM schema_migrations ORDER BY version`
   expect(rows.map((r) => r.name)).toEqual(MIGRATIONS.map((m) => m.name))
   expect(await migrate(stores[0].sql)).toEqual([])

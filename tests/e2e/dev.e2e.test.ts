@@ -24,10 +24,18 @@ describe('aob dev as a process, driven over HTTP and by the CLI', () => {
   })
 
   test('every example runs to success over HTTP', async () => {
-    const inputs: Record<string, unknown> = { chain: { name: 'ada' }, 'branch-join': { items: [{ price: 60 }, { price: 70 }] }, loop: {} }
+    const inputs: Record<string, unknown> = {
+      chain: { name: 'ada' },
+      'branch-join': { items: [{ price: 60 }, { price: 70 }] },
+      loop: {},
+    }
     for (const [name, input] of Object.entries(inputs)) {
       const workflow = await Bun.file(join(root, 'examples', `${name}.json`)).json()
-      const res = await fetch(`${dev.url}/api/v1/runs`, { method: 'POST', headers: auth, body: JSON.stringify({ workflow, input }) })
+      const res = await fetch(`${dev.url}/api/v1/runs`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ workflow, input }),
+      })
       expect(res.status).toBe(201)
       const { run_id } = (await res.json()) as any
       let run: any
@@ -41,7 +49,14 @@ describe('aob dev as a process, driven over HTTP and by the CLI', () => {
   })
 
   test('aob run start -f follows a run live and exits 0', async () => {
-    const res = await cli(dev, ['run', 'start', 'examples/chain.json', '--input', '{"name":"ada"}', '-f'])
+    const res = await cli(dev, [
+      'run',
+      'start',
+      'examples/chain.json',
+      '--input',
+      '{"name":"ada"}',
+      '-f',
+    ])
     expect(res.code).toBe(0)
     expect(res.stdout).toContain('node_completed shout {"text":"HELLO ADA!"}')
     expect(res.stdout).toMatch(/run run_\w+ succeeded/)
@@ -53,10 +68,25 @@ describe('aob dev as a process, driven over HTTP and by the CLI', () => {
 
   test('a followed run that fails exits 3; --output json prints one event per line', async () => {
     const file = join(dev.home, 'fails.json')
-    writeFileSync(file, JSON.stringify({ name: 'fails', nodes: [{ id: 't', type: 'transform', config: { pipeline: [{ op: 'transform', expr: "$error('nope')" }] } }] }))
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: 'fails',
+        nodes: [
+          {
+            id: 't',
+            type: 'transform',
+            config: { pipeline: [{ op: 'transform', expr: "$error('nope')" }] },
+          },
+        ],
+      })
+    )
     const res = await cli(dev, ['run', 'start', file, '-f', '--output', 'json'])
     expect(res.code).toBe(3)
-    const events = res.stdout.trim().split('\n').map((l) => JSON.parse(l))
+    const events = res.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(events.at(-1).type).toBe('run_failed')
   })
 
@@ -73,8 +103,16 @@ describe('aob dev as a process, driven over HTTP and by the CLI', () => {
 
   test('an SSE stream stays open through more than 10 s of silence', async () => {
     const workflow = { name: 'quiet', nodes: [{ id: 's', type: 'sleep', config: { ms: 11_000 } }] }
-    const created = (await (await fetch(`${dev.url}/api/v1/runs`, { method: 'POST', headers: auth, body: JSON.stringify({ workflow }) })).json()) as any
-    const res = await fetch(`${dev.url}/api/v1/runs/${created.run_id}/events/stream`, { headers: auth })
+    const created = (await (
+      await fetch(`${dev.url}/api/v1/runs`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ workflow }),
+      })
+    ).json()) as any
+    const res = await fetch(`${dev.url}/api/v1/runs/${created.run_id}/events/stream`, {
+      headers: auth,
+    })
     let text = ''
     const decoder = new TextDecoder()
     for await (const chunk of res.body!) {
@@ -95,7 +133,14 @@ describe('aob workflow validate works offline', () => {
   })
   test('invalid file: exit 1 with each error; json output', async () => {
     const file = join(require('node:os').tmpdir(), `bad-${crypto.randomUUID()}.json`)
-    writeFileSync(file, JSON.stringify({ name: 'bad', nodes: [{ id: 'a', type: 'noop' }], edges: [{ from: 'a', to: 'a' }] }))
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: 'bad',
+        nodes: [{ id: 'a', type: 'noop' }],
+        edges: [{ from: 'a', to: 'a' }],
+      })
+    )
     const res = await cli(home, ['workflow', 'validate', file, '--output', 'json'])
     expect(res.code).toBe(1)
     const body = JSON.parse(res.stdout)
@@ -110,15 +155,30 @@ describe('aob workflow validate works offline', () => {
 describe('aob dev with a state file', () => {
   test('a run in flight when the process is killed finishes after a restart', async () => {
     const first = await startDev({ args: [], env: { AOB_DATA: 'state/aob.db' } })
-    const workflow = { name: 'survives', nodes: [{ id: 's', type: 'sleep', config: { ms: 1500 } }, { id: 'n', type: 'noop', config: { output: 'after restart' } }], edges: [{ from: 's', to: 'n' }] }
-    const created = (await (await fetch(`${first.url}/api/v1/runs`, { method: 'POST', headers: auth, body: JSON.stringify({ workflow }) })).json()) as any
+    const workflow = {
+      name: 'survives',
+      nodes: [
+        { id: 's', type: 'sleep', config: { ms: 1500 } },
+        { id: 'n', type: 'noop', config: { output: 'after restart' } },
+      ],
+      edges: [{ from: 's', to: 'n' }],
+    }
+    const created = (await (
+      await fetch(`${first.url}/api/v1/runs`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ workflow }),
+      })
+    ).json()) as any
     await Bun.sleep(200)
     await first.stop('SIGKILL')
     const second = await startDev({ args: [], env: { AOB_DATA: 'state/aob.db' }, home: first.home })
     try {
       let run: any
       for (let i = 0; i < 200; i++) {
-        run = await (await fetch(`${second.url}/api/v1/runs/${created.run_id}`, { headers: auth })).json()
+        run = await (
+          await fetch(`${second.url}/api/v1/runs/${created.run_id}`, { headers: auth })
+        ).json()
         if (run.status === 'succeeded') break
         await Bun.sleep(50)
       }
@@ -132,18 +192,42 @@ describe('aob dev with a state file', () => {
 
 describe('aob dev runs http nodes through the SSRF guard', () => {
   test('an operator-allowed local service is reached; the metadata address is refused', async () => {
-    const target = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: (req) => Response.json({ path: new URL(req.url).pathname, key: req.headers.get('idempotency-key') }) })
-    const dev = await startDev({ env: { AOB_HTTP_ALLOW: '127.0.0.1', AOB_HTTP_PORTS: `80,443,${target.port}` } })
+    const target = Bun.serve({
+      hostname: '127.0.0.1',
+      port: 0,
+      fetch: (req) =>
+        Response.json({ path: new URL(req.url).pathname, key: req.headers.get('idempotency-key') }),
+    })
+    const dev = await startDev({
+      env: { AOB_HTTP_ALLOW: '127.0.0.1', AOB_HTTP_PORTS: `80,443,${target.port}` },
+    })
     try {
-      const workflow = { name: 'dev-http', nodes: [{ id: 'local', type: 'http', config: { url: `http://127.0.0.1:${target.port}/ping` } }, { id: 'meta', type: 'http', config: { url: 'http://169.254.169.254/x' } }] }
-      const created = (await (await fetch(`${dev.url}/api/v1/runs`, { method: 'POST', headers: auth, body: JSON.stringify({ workflow }) })).json()) as any
+      const workflow = {
+        name: 'dev-http',
+        nodes: [
+          { id: 'local', type: 'http', config: { url: `http://127.0.0.1:${target.port}/ping` } },
+          { id: 'meta', type: 'http', config: { url: 'http://169.254.169.254/x' } },
+        ],
+      }
+      const created = (await (
+        await fetch(`${dev.url}/api/v1/runs`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({ workflow }),
+        })
+      ).json()) as any
       let run: any
       for (let i = 0; i < 200; i++) {
-        run = await (await fetch(`${dev.url}/api/v1/runs/${created.run_id}`, { headers: auth })).json()
+        run = await (
+          await fetch(`${dev.url}/api/v1/runs/${created.run_id}`, { headers: auth })
+        ).json()
         if (['succeeded', 'failed'].includes(run.status)) break
         await Bun.sleep(25)
       }
-      expect(run.nodes.local.output.body).toEqual({ path: '/ping', key: `${created.run_id}:local:1` })
+      expect(run.nodes.local.output.body).toEqual({
+        path: '/ping',
+        key: `${created.run_id}:local:1`,
+      })
       expect(run.nodes.meta.error.message).toContain('request blocked by the SSRF guard (address)')
       expect(run.status).toBe('failed')
     } finally {

@@ -21,7 +21,11 @@ describe('services as separate processes', () => {
   let api: ReturnType<typeof apiOf>
   beforeAll(async () => {
     env = { ...(await distributedEnv()), AOB_TOKENS: TOKENS, AOB_VISIBILITY_MS: '2000' }
-    const migrate = Bun.spawnSync(['bun', join(root, 'cli/main.ts'), 'migrate'], { env: { ...process.env, ...env }, stdout: 'pipe', stderr: 'pipe' })
+    const migrate = Bun.spawnSync(['bun', join(root, 'cli/main.ts'), 'migrate'], {
+      env: { ...process.env, ...env },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
     expect(migrate.exitCode).toBe(0)
     const orchestrator = await spawnOrchestrator(env)
     procs = [orchestrator, spawnService('coordinator', env), spawnService('worker', env)]
@@ -32,7 +36,11 @@ describe('services as separate processes', () => {
   })
 
   test('a chain, a branch with a join and a loop run to success across processes', async () => {
-    for (const [name, input] of [['chain', { name: 'proc' }], ['branch-join', { items: [{ price: 500 }] }], ['loop', {}]] as const) {
+    for (const [name, input] of [
+      ['chain', { name: 'proc' }],
+      ['branch-join', { items: [{ price: 500 }] }],
+      ['loop', {}],
+    ] as const) {
       const workflow = await Bun.file(join(root, 'examples', `${name}.json`)).json()
       const created = await api('POST', '/runs', { workflow, input })
       expect(created.status).toBe(201)
@@ -47,8 +55,20 @@ describe('services as separate processes', () => {
   })
 
   test('SSE from the orchestrator follows a run driven by the other processes', async () => {
-    const created = await api('POST', '/runs', { workflow: { name: 'sse', nodes: [{ id: 's', type: 'sleep', config: { ms: 300 } }, { id: 'n', type: 'noop' }], edges: [{ from: 's', to: 'n' }] } })
-    const res = await fetch(`${procs[0] && (procs[0] as any).url}/api/v1/runs/${created.body.run_id}/events/stream`, { headers: { authorization: `Bearer ${ADMIN}` } })
+    const created = await api('POST', '/runs', {
+      workflow: {
+        name: 'sse',
+        nodes: [
+          { id: 's', type: 'sleep', config: { ms: 300 } },
+          { id: 'n', type: 'noop' },
+        ],
+        edges: [{ from: 's', to: 'n' }],
+      },
+    })
+    const res = await fetch(
+      `${procs[0] && (procs[0] as any).url}/api/v1/runs/${created.body.run_id}/events/stream`,
+      { headers: { authorization: `Bearer ${ADMIN}` } }
+    )
     let text = ''
     for await (const chunk of res.body!) {
       text += new TextDecoder().decode(chunk)
@@ -70,27 +90,60 @@ describe('services as separate processes', () => {
 })
 
 test('compiled binaries copied to an empty directory run the platform on Redis + Postgres', async () => {
-  const build = Bun.spawnSync(['bun', 'run', 'build'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
+  const build = Bun.spawnSync(['bun', 'run', 'build'], {
+    cwd: root,
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
   expect(build.exitCode).toBe(0)
   const dir = mkdtempSync(join(tmpdir(), 'aob-bins-'))
-  const bins = ['aob', 'aob-orchestrator', 'aob-coordinator', 'aob-builtin-worker', 'aob-http-worker']
+  const bins = [
+    'aob',
+    'aob-orchestrator',
+    'aob-coordinator',
+    'aob-builtin-worker',
+    'aob-http-worker',
+  ]
   for (const bin of bins) copyFileSync(join(root, 'dist', bin), join(dir, bin))
   Bun.spawnSync(['chmod', '+x', ...bins.map((b) => join(dir, b))])
   await Bun.write(join(dir, '.env'), 'AOB_DATABASE_URL=postgres://wrong@127.0.0.1:1/nope\n')
   const env = { ...(await distributedEnv()), AOB_TOKENS: TOKENS }
-  const target = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => Response.json({ hello: 'binaries' }) })
-  const migrate = Bun.spawnSync([join(dir, 'aob'), 'migrate'], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env }, stdout: 'pipe', stderr: 'pipe' })
+  const target = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    fetch: () => Response.json({ hello: 'binaries' }),
+  })
+  const migrate = Bun.spawnSync([join(dir, 'aob'), 'migrate'], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
   expect(migrate.stdout.toString()).toContain('applied: 0001_init, 0002_commit_transitions')
-  const orchestrator = await spawnOrchestrator(env, { binary: join(dir, 'aob-orchestrator'), cwd: dir })
+  const orchestrator = await spawnOrchestrator(env, {
+    binary: join(dir, 'aob-orchestrator'),
+    cwd: dir,
+  })
   const others = [
     spawnService('coordinator', env, { binary: join(dir, 'aob-coordinator'), cwd: dir }),
     spawnService('worker', env, { binary: join(dir, 'aob-builtin-worker'), cwd: dir }),
-    spawnService('http-worker', { ...env, AOB_HTTP_ALLOW: '127.0.0.1/32', AOB_HTTP_PORTS: String(target.port) }, { binary: join(dir, 'aob-http-worker'), cwd: dir }),
+    spawnService(
+      'http-worker',
+      { ...env, AOB_HTTP_ALLOW: '127.0.0.1/32', AOB_HTTP_PORTS: String(target.port) },
+      { binary: join(dir, 'aob-http-worker'), cwd: dir }
+    ),
   ]
   try {
     const api = apiOf(orchestrator.url, ADMIN)
     const chain = await Bun.file(join(root, 'examples/chain.json')).json()
-    const workflow = { ...chain, nodes: [...chain.nodes, { id: 'call', type: 'http', config: { url: `http://127.0.0.1:${target.port}/hello` } }], edges: [...chain.edges, { from: 'shout', to: 'call' }] }
+    const workflow = {
+      ...chain,
+      nodes: [
+        ...chain.nodes,
+        { id: 'call', type: 'http', config: { url: `http://127.0.0.1:${target.port}/hello` } },
+      ],
+      edges: [...chain.edges, { from: 'shout', to: 'call' }],
+    }
     const created = await api('POST', '/runs', { workflow, input: { name: 'binaries' } })
     let run: any
     for (let i = 0; i < 200; i++) {
@@ -99,7 +152,9 @@ test('compiled binaries copied to an empty directory run the platform on Redis +
       await Bun.sleep(25)
     }
     expect(run.nodes.shout.output).toEqual({ text: 'HELLO BINARIES!' })
-    expect(run.output).toEqual({ call: { status: 200, headers: expect.any(Object), body: { hello: 'binaries' } } })
+    expect(run.output).toEqual({
+      call: { status: 200, headers: expect.any(Object), body: { hello: 'binaries' } },
+    })
   } finally {
     for (const p of [orchestrator, ...others]) await p.kill()
     target.stop(true)

@@ -7,6 +7,7 @@ import type { Backend } from './kernel.ts'
 
 const ALL: Backend[] = ['embedded', 'redis-pg']
 const chosen = (process.env.AOB_TEST_BACKENDS ?? '').split(',').filter(Boolean)
-if (chosen.some((b) => !ALL.includes(b as Backend))) throw new Error(`AOB_TEST_BACKENDS must list some of ${ALL.join(', ')}`)
+if (chosen.some((b) => !ALL.includes(b as Backend)))
+  throw new Error(`AOB_TEST_BACKENDS must list some of ${ALL.join(', ')}`)
 
 export const BACKENDS: Backend[] = chosen.length ? (chosen as Backend[]) : ALL

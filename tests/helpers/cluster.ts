@@ -6,7 +6,14 @@ import { join } from 'node:path'
 import { createKernel } from '../../src/kernel.ts'
 import { createLogger } from '../../src/log.ts'
 import { startWorker, type Handler } from '../../src/worker/run-worker.ts'
-import { ADMIN, OPERATOR, apiCaller, distributedEnv, testConfig, type TestPlatform } from './kernel.ts'
+import {
+  ADMIN,
+  OPERATOR,
+  apiCaller,
+  distributedEnv,
+  testConfig,
+  type TestPlatform,
+} from './kernel.ts'
 import { collectOutput } from './processes.ts'
 import { freePort } from './services.ts'
 
@@ -26,11 +33,31 @@ export interface ServiceProcess {
   kill(signal?: NodeJS.Signals): Promise<void>
 }
 
-export function spawnService(name: ServiceName, env: Record<string, string>, opts: { binary?: string; cwd?: string } = {}): ServiceProcess {
+export function spawnService(
+  name: ServiceName,
+  env: Record<string, string>,
+  opts: { binary?: string; cwd?: string } = {}
+): ServiceProcess {
   // AOB_PROFILE_DIR=<dir>: each service from source writes a CPU profile (markdown) there on exit.
-  const profile = process.env.AOB_PROFILE_DIR ? ['--cpu-prof-md', `--cpu-prof-dir=${process.env.AOB_PROFILE_DIR}`, `--cpu-prof-name=${name}-${Date.now()}.md`] : []
+  const profile = process.env.AOB_PROFILE_DIR
+    ? [
+        '--cpu-prof-md',
+        `--cpu-prof-dir=${process.env.AOB_PROFILE_DIR}`,
+        `--cpu-prof-name=${name}-${Date.now()}.md`,
+      ]
+    : []
   const cmd = opts.binary ? [opts.binary] : ['bun', ...profile, join(root, ENTRIES[name])]
-  const proc = Bun.spawn(cmd, { cwd: opts.cwd ?? root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', AOB_LOG_LEVEL: 'warn', ...env }, stdout: 'pipe', stderr: 'pipe' })
+  const proc = Bun.spawn(cmd, {
+    cwd: opts.cwd ?? root,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      AOB_LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
   return {
     name,
     proc,
@@ -43,15 +70,22 @@ export function spawnService(name: ServiceName, env: Record<string, string>, opt
 }
 
 /** Starts an orchestrator on a free port and waits until /health answers. */
-export async function spawnOrchestrator(env: Record<string, string>, opts: { binary?: string; cwd?: string } = {}) {
+export async function spawnOrchestrator(
+  env: Record<string, string>,
+  opts: { binary?: string; cwd?: string } = {}
+) {
   const port = await freePort()
   const svc = spawnService('orchestrator', { ...env, AOB_PORT: String(port) }, opts)
   const url = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 20_000
   for (;;) {
-    const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false)
+    const ok = await fetch(`${url}/health`).then(
+      (r) => r.ok,
+      () => false
+    )
     if (ok) break
-    if (svc.proc.exitCode !== null || Date.now() > deadline) throw new Error(`orchestrator did not start:\n${svc.output()}`)
+    if (svc.proc.exitCode !== null || Date.now() > deadline)
+      throw new Error(`orchestrator did not start:\n${svc.output()}`)
     await Bun.sleep(50)
   }
   return { ...svc, url }
@@ -60,8 +94,16 @@ export async function spawnOrchestrator(env: Record<string, string>, opts: { bin
 /** A small HTTP client for the API of a process. */
 export function apiOf(url: string, token: string) {
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
-  return async (method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> => {
-    const res = await fetch(`${url}/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  return async (
+    method: string,
+    path: string,
+    body?: unknown
+  ): Promise<{ status: number; body: any }> => {
+    const res = await fetch(`${url}/api/v1${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
     const text = await res.text()
     return { status: res.status, body: text ? JSON.parse(text) : null }
   }
@@ -84,14 +126,29 @@ export function seededRandom(seed: number): () => number {
  * Postgres. Node types given in `handlers` are served by workers in the test process instead
  * (a worker process of its own kind), so tests can script them.
  */
-export async function processPlatform(opts: { handlers?: Record<string, Handler> } = {}): Promise<TestPlatform> {
-  const env = { ...(await distributedEnv()), AOB_TOKENS: `admin:${ADMIN},operator:${OPERATOR},viewer:viewer-token-0001`, AOB_VISIBILITY_MS: '3000' }
-  const kernel = await createKernel(testConfig({}, env), { log: createLogger('silent', 'test'), migrate: true })
+export async function processPlatform(
+  opts: { handlers?: Record<string, Handler> } = {}
+): Promise<TestPlatform> {
+  const env = {
+    ...(await distributedEnv()),
+    AOB_TOKENS: `admin:${ADMIN},operator:${OPERATOR},viewer:viewer-token-0001`,
+    AOB_VISIBILITY_MS: '3000',
+  }
+  const kernel = await createKernel(testConfig({}, env), {
+    log: createLogger('silent', 'test'),
+    migrate: true,
+  })
   const scripted = Object.keys(opts.handlers ?? {})
   const builtin = ['noop', 'sleep', 'transform'].filter((t) => !scripted.includes(t))
   const orchestrator = await spawnOrchestrator(env)
-  const procs: ServiceProcess[] = [orchestrator, spawnService('coordinator', env), spawnService('worker', { ...env, AOB_WORKER_TYPES: builtin.join(',') })]
-  const workers = Object.entries(opts.handlers ?? {}).map(([type, handler]) => startWorker(kernel, { type, handler, visibilityMs: 3000 }))
+  const procs: ServiceProcess[] = [
+    orchestrator,
+    spawnService('coordinator', env),
+    spawnService('worker', { ...env, AOB_WORKER_TYPES: builtin.join(',') }),
+  ]
+  const workers = Object.entries(opts.handlers ?? {}).map(([type, handler]) =>
+    startWorker(kernel, { type, handler, visibilityMs: 3000 })
+  )
   return {
     kernel,
     app: null as never,

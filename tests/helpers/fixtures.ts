@@ -34,8 +34,14 @@ export function runRecord(document: unknown, extra: Partial<RunRecord> = {}): Ru
 }
 
 /** A run state: the record and a node state per node (`statuses` overrides some). */
-export function runState(document: unknown, statuses: Record<string, Partial<NodeState>> = {}, extra: Partial<RunRecord> = {}): RunState {
+export function runState(
+  document: unknown,
+  statuses: Record<string, Partial<NodeState>> = {},
+  extra: Partial<RunRecord> = {}
+): RunState {
   const run = runRecord(document, extra)
-  const nodes = dictOf(Object.keys(run.ir.nodes).map((id) => [id, { ...newNodeState(), ...statuses[id] }] as const))
+  const nodes = dictOf(
+    Object.keys(run.ir.nodes).map((id) => [id, { ...newNodeState(), ...statuses[id] }] as const)
+  )
   return { run, nodes }
 }

@@ -20,24 +20,44 @@ export const ADMIN = 'admin-token-0001'
 export const OPERATOR = 'operator-token-0001'
 export const VIEWER = 'viewer-token-0001'
 
-export function testConfig(overrides: Partial<Config> = {}, env: Record<string, string> = {}): Config {
+export function testConfig(
+  overrides: Partial<Config> = {},
+  env: Record<string, string> = {}
+): Config {
   return parseConfig(
-    { AOB_TOKENS: `admin:${ADMIN},operator:${OPERATOR},viewer:${VIEWER}`, AOB_LOG_LEVEL: process.env.AOB_LOG_LEVEL ?? 'silent', ...env },
+    {
+      AOB_TOKENS: `admin:${ADMIN},operator:${OPERATOR},viewer:${VIEWER}`,
+      AOB_LOG_LEVEL: process.env.AOB_LOG_LEVEL ?? 'silent',
+      ...env,
+    },
     { dataPath: ':memory:', ...overrides }
   )
 }
 
 /** The environment of a fresh, isolated distributed deployment (its own schema and prefix). */
-export async function distributedEnv(servers: { databaseUrl?: string; redisUrl?: string } = {}): Promise<Record<string, string>> {
-  const [databaseUrl, redisUrl] = await Promise.all([servers.databaseUrl ?? testDatabaseUrl(), servers.redisUrl ?? testRedisUrl()])
+export async function distributedEnv(
+  servers: { databaseUrl?: string; redisUrl?: string } = {}
+): Promise<Record<string, string>> {
+  const [databaseUrl, redisUrl] = await Promise.all([
+    servers.databaseUrl ?? testDatabaseUrl(),
+    servers.redisUrl ?? testRedisUrl(),
+  ])
   const schema = schemaName()
   const sql = postgres(databaseUrl, { onnotice: () => {}, max: 1 })
   await sql.unsafe(`CREATE SCHEMA ${schema}`)
   await sql.end()
-  return { AOB_DATABASE_URL: databaseUrl, AOB_REDIS_URL: redisUrl, AOB_DATABASE_SCHEMA: schema, AOB_REDIS_PREFIX: `${schema}:` }
+  return {
+    AOB_DATABASE_URL: databaseUrl,
+    AOB_REDIS_URL: redisUrl,
+    AOB_DATABASE_SCHEMA: schema,
+    AOB_REDIS_PREFIX: `${schema}:`,
+  }
 }
 
-export async function testKernel(backend: Backend = 'embedded', overrides: Partial<Config> = {}): Promise<Kernel> {
+export async function testKernel(
+  backend: Backend = 'embedded',
+  overrides: Partial<Config> = {}
+): Promise<Kernel> {
   const env = backend === 'redis-pg' ? await distributedEnv() : {}
   const config = testConfig(overrides, env)
   return createKernel(config, { log: createLogger(config.logLevel, 'test'), migrate: true })
@@ -47,7 +67,13 @@ export interface TestPlatform {
   kernel: Kernel
   app: ReturnType<typeof createApp>
   /** Calls the API in-process with a token (admin by default). */
-  call(method: string, path: string, body?: unknown, token?: string, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>
+  call(
+    method: string,
+    path: string,
+    body?: unknown,
+    token?: string,
+    headers?: Record<string, string>
+  ): Promise<{ status: number; body: any; headers: Headers }>
   close(): Promise<void>
 }
 
@@ -61,7 +87,9 @@ export interface PlatformOptions {
 }
 
 /** `TestPlatform.call` over any way of sending a request (in-process, or HTTP to a process). */
-export function apiCaller(send: (path: string, init: RequestInit) => Promise<Response>): TestPlatform['call'] {
+export function apiCaller(
+  send: (path: string, init: RequestInit) => Promise<Response>
+): TestPlatform['call'] {
   return async (method, path, body, token = ADMIN, headers = {}) => {
     const init: RequestInit = { method, headers: { authorization: `Bearer ${token}`, ...headers } }
     if (body !== undefined) {
@@ -81,8 +109,13 @@ export function apiCaller(send: (path: string, init: RequestInit) => Promise<Res
 /** A kernel with the coordinator and the built-in workers running, and the API in-process. */
 export async function testPlatform(opts: PlatformOptions = {}): Promise<TestPlatform> {
   const kernel = await testKernel(opts.backend ?? 'embedded', opts.config)
-  const services: Service[] = [await startCoordinator(kernel, { visibilityMs: opts.visibilityMs, sweepAfterMs: 500 })]
-  for (const [type, handler] of Object.entries({ ...builtinHandlers(opts.fetch), ...opts.handlers })) {
+  const services: Service[] = [
+    await startCoordinator(kernel, { visibilityMs: opts.visibilityMs, sweepAfterMs: 500 }),
+  ]
+  for (const [type, handler] of Object.entries({
+    ...builtinHandlers(opts.fetch),
+    ...opts.handlers,
+  })) {
     services.push(startWorker(kernel, { type, handler, visibilityMs: opts.visibilityMs }))
   }
   const app = createApp(kernel, { keepAliveMs: 200 })

@@ -14,12 +14,26 @@ export interface DevProcess {
 }
 
 /** Starts `aob dev` (from source, or a given binary) on a free port and waits for its URL. */
-export async function startDev(opts: { args?: string[]; env?: Record<string, string>; cmd?: string[]; cwd?: string; home?: string } = {}): Promise<DevProcess> {
+export async function startDev(
+  opts: {
+    args?: string[]
+    env?: Record<string, string>
+    cmd?: string[]
+    cwd?: string
+    home?: string
+  } = {}
+): Promise<DevProcess> {
   const home = opts.home ?? mkdtempSync(join(tmpdir(), 'aob-e2e-'))
   const cmd = opts.cmd ?? ['bun', join(import.meta.dir, '../../cli/main.ts')]
   const proc = Bun.spawn([...cmd, 'dev', '--port', '0', ...(opts.args ?? ['--memory'])], {
     cwd: opts.cwd ?? home,
-    env: { ...process.env, AOB_HOME: home, AOB_TOKEN: E2E_TOKEN, AOB_LOG_LEVEL: 'warn', ...opts.env },
+    env: {
+      ...process.env,
+      AOB_HOME: home,
+      AOB_TOKEN: E2E_TOKEN,
+      AOB_LOG_LEVEL: 'warn',
+      ...opts.env,
+    },
     stdout: 'pipe',
     stderr: 'pipe',
   })
@@ -29,7 +43,8 @@ export async function startDev(opts: { args?: string[]; env?: Record<string, str
   while (!url) {
     url = /API on (http:\/\/[^\s]+)\/api\/v1/.exec(output())?.[1]
     if (url) break
-    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`aob dev did not start:\n${output()}`)
+    if (proc.exitCode !== null || Date.now() > deadline)
+      throw new Error(`aob dev did not start:\n${output()}`)
     await Bun.sleep(25)
   }
   return {
@@ -45,14 +60,21 @@ export async function startDev(opts: { args?: string[]; env?: Record<string, str
 }
 
 /** Runs the CLI from source with the dev process's saved credentials. */
-export async function cli(dev: Pick<DevProcess, 'home'>, args: string[], cwd = join(import.meta.dir, '../..')) {
+export async function cli(
+  dev: Pick<DevProcess, 'home'>,
+  args: string[],
+  cwd = join(import.meta.dir, '../..')
+) {
   const proc = Bun.spawn(['bun', join(import.meta.dir, '../../cli/main.ts'), ...args], {
     cwd,
     env: { ...process.env, AOB_HOME: dev.home, AOB_TOKEN: '', AOB_SERVER: '' },
     stdout: 'pipe',
     stderr: 'pipe',
   })
-  const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
+  const [stdout, stderr] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+  ])
   return { code: await proc.exited, stdout, stderr }
 }
 

@@ -17,7 +17,11 @@ export interface ServerHandle {
   start(): Promise<void>
 }
 
-const PG_BIN = ['/usr/lib/postgresql/15/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/17/bin'].find((d) => Bun.file(`${d}/postgres`).size > 0)
+const PG_BIN = [
+  '/usr/lib/postgresql/15/bin',
+  '/usr/lib/postgresql/16/bin',
+  '/usr/lib/postgresql/17/bin',
+].find((d) => Bun.file(`${d}/postgres`).size > 0)
 const cleanups: (() => void)[] = []
 process.on('exit', stopAllServers)
 
@@ -34,12 +38,16 @@ let redis: Promise<string> | undefined
 let database: Promise<string> | undefined
 
 export function testRedisUrl(): Promise<string> {
-  redis ??= process.env.AOB_TEST_REDIS_URL ? Promise.resolve(process.env.AOB_TEST_REDIS_URL) : startRedis().then((s) => s.url)
+  redis ??= process.env.AOB_TEST_REDIS_URL
+    ? Promise.resolve(process.env.AOB_TEST_REDIS_URL)
+    : startRedis().then((s) => s.url)
   return redis
 }
 
 export function testDatabaseUrl(): Promise<string> {
-  database ??= process.env.AOB_TEST_DATABASE_URL ? Promise.resolve(process.env.AOB_TEST_DATABASE_URL) : startPostgres().then((s) => s.url)
+  database ??= process.env.AOB_TEST_DATABASE_URL
+    ? Promise.resolve(process.env.AOB_TEST_DATABASE_URL)
+    : startPostgres().then((s) => s.url)
   return database
 }
 
@@ -53,12 +61,34 @@ export async function freePort(): Promise<number> {
 /** A Redis of its own (fault-injection tests kill it). */
 export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<ServerHandle> {
   const bin = Bun.which('redis-server')
-  if (!bin) throw new Error('redis-server not found: install it (apt-get install -y redis-server) or set AOB_TEST_REDIS_URL')
+  if (!bin)
+    throw new Error(
+      'redis-server not found: install it (apt-get install -y redis-server) or set AOB_TEST_REDIS_URL'
+    )
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'aob-redis-'))
   let proc: ReturnType<typeof Bun.spawn> | undefined
   const start = async () => {
-    proc = Bun.spawn([bin, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', opts.appendonly ? 'yes' : 'no', '--protected-mode', 'no', '--loglevel', 'warning'], { stdout: 'ignore', stderr: 'pipe' })
+    proc = Bun.spawn(
+      [
+        bin,
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        opts.appendonly ? 'yes' : 'no',
+        '--protected-mode',
+        'no',
+        '--loglevel',
+        'warning',
+      ],
+      { stdout: 'ignore', stderr: 'pipe' }
+    )
     await waitForPort(port, 'redis-server', () => proc?.exitCode ?? null)
   }
   await start()
@@ -85,7 +115,10 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<S
 
 /** A Postgres cluster of its own, initdb'd into a temp dir (as the postgres user when root). */
 export async function startPostgres(): Promise<ServerHandle> {
-  if (!PG_BIN) throw new Error('Postgres server binaries not found under /usr/lib/postgresql/*/bin: apt-get install -y postgresql, or set AOB_TEST_DATABASE_URL')
+  if (!PG_BIN)
+    throw new Error(
+      'Postgres server binaries not found under /usr/lib/postgresql/*/bin: apt-get install -y postgresql, or set AOB_TEST_DATABASE_URL'
+    )
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'aob-pg-'))
   chmodSync(dir, 0o777)
@@ -93,15 +126,32 @@ export async function startPostgres(): Promise<ServerHandle> {
   const asUser = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : []
   const run = (args: string[]) => {
     const res = Bun.spawnSync([...asUser, ...args], { stdout: 'pipe', stderr: 'pipe' })
-    if (res.exitCode !== 0) throw new Error(`${args.join(' ')} failed: ${res.stderr.toString()}${res.stdout.toString()}`)
+    if (res.exitCode !== 0)
+      throw new Error(`${args.join(' ')} failed: ${res.stderr.toString()}${res.stdout.toString()}`)
   }
   run([`${PG_BIN}/initdb`, '-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'])
   const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=128MB -c fsync=on -c synchronous_commit=on`
   const start = async () => {
-    run([`${PG_BIN}/pg_ctl`, '-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', '-t', '30', 'start'])
+    run([
+      `${PG_BIN}/pg_ctl`,
+      '-D',
+      data,
+      '-o',
+      opts,
+      '-l',
+      join(dir, 'log'),
+      '-w',
+      '-t',
+      '30',
+      'start',
+    ])
   }
   await start()
-  const stopCmd = (mode: string) => Bun.spawnSync([...asUser, `${PG_BIN}/pg_ctl`, '-D', data, '-m', mode, '-w', 'stop'], { stdout: 'ignore', stderr: 'ignore' })
+  const stopCmd = (mode: string) =>
+    Bun.spawnSync([...asUser, `${PG_BIN}/pg_ctl`, '-D', data, '-m', mode, '-w', 'stop'], {
+      stdout: 'ignore',
+      stderr: 'ignore',
+    })
   const handle: ServerHandle = {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,

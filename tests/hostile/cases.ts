@@ -61,22 +61,69 @@ export function routes(t: Targets): Route[] {
 
 const deep = (n: number, leaf = '1') => '{"a":'.repeat(n) + leaf + '}'.repeat(n)
 const deepArray = (n: number) => '['.repeat(n) + ']'.repeat(n)
-const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))))
+const bytes = (...parts: (string | number[])[]) =>
+  Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))))
 
 /** Bodies that are bad for every route, with the statuses a route may answer. */
-function genericBodies(r: Route): { name: string; body: string | Uint8Array; headers?: Record<string, string>; expect: number[] }[] {
+function genericBodies(r: Route): {
+  name: string
+  body: string | Uint8Array
+  headers?: Record<string, string>
+  expect: number[]
+}[] {
   const bad = r.document || r.patch ? [400, 422] : [400]
   const shape = r.document || r.patch ? [422] : [400]
-  const list: { name: string; body: string | Uint8Array; headers?: Record<string, string>; expect: number[] }[] = [
+  const list: {
+    name: string
+    body: string | Uint8Array
+    headers?: Record<string, string>
+    expect: number[]
+  }[] = [
     // malformed JSON
-    ...['{', '{"a":', '[1,]', 'nul', "{'a': 1}", '{} x', '{"a":1}}', '"unterminated', '{"a":01}', '{"a":NaN}', '{"a":Infinity}', '{"a":-}', '\u0000', '{"a" 1}', '{,}', '}{'].map((body) => ({ name: `malformed ${JSON.stringify(body)}`, body, expect: [400] })),
+    ...[
+      '{',
+      '{"a":',
+      '[1,]',
+      'nul',
+      "{'a': 1}",
+      '{} x',
+      '{"a":1}}',
+      '"unterminated',
+      '{"a":01}',
+      '{"a":NaN}',
+      '{"a":Infinity}',
+      '{"a":-}',
+      '\u0000',
+      '{"a" 1}',
+      '{,}',
+      '}{',
+    ].map((body) => ({ name: `malformed ${JSON.stringify(body)}`, body, expect: [400] })),
     { name: 'malformed and deep', body: '['.repeat(200_000), expect: [400] },
     // wrong content types (the body is read as JSON whatever the header says)
-    { name: 'form encoded', body: 'a=b&c=d', headers: { 'content-type': 'application/x-www-form-urlencoded' }, expect: [400] },
-    { name: 'multipart', body: '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--', headers: { 'content-type': 'multipart/form-data; boundary=x' }, expect: [400] },
-    { name: 'xml', body: '<run><workflow>x</workflow></run>', headers: { 'content-type': 'application/xml' }, expect: [400] },
+    {
+      name: 'form encoded',
+      body: 'a=b&c=d',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      expect: [400],
+    },
+    {
+      name: 'multipart',
+      body: '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--',
+      headers: { 'content-type': 'multipart/form-data; boundary=x' },
+      expect: [400],
+    },
+    {
+      name: 'xml',
+      body: '<run><workflow>x</workflow></run>',
+      headers: { 'content-type': 'application/xml' },
+      expect: [400],
+    },
     // non-objects
-    ...['[]', '1', '"s"', 'null', 'true', '[{}]', '[[]]', '-0', '1e3'].map((body) => ({ name: `non-object ${body}`, body, expect: r.validate ? [200, 422] : shape })),
+    ...['[]', '1', '"s"', 'null', 'true', '[{}]', '[[]]', '-0', '1e3'].map((body) => ({
+      name: `non-object ${body}`,
+      body,
+      expect: r.validate ? [200, 422] : shape,
+    })),
     // huge numbers
     { name: 'number 1e400', body: '{"x": 1e400}', expect: bad },
     { name: 'number -1e400', body: '{"reason": -1e400}', expect: bad },
@@ -86,62 +133,177 @@ function genericBodies(r: Route): { name: string; body: string | Uint8Array; hea
     { name: 'deep under a known field', body: `{"reason": ${deep(100)}}`, expect: bad },
     { name: 'just past the depth limit', body: deep(64, '{}'), expect: bad },
     // long strings and sizes
-    { name: 'long unknown string', body: JSON.stringify({ zz: 'x'.repeat(1_500_000) }), expect: bad },
+    {
+      name: 'long unknown string',
+      body: JSON.stringify({ zz: 'x'.repeat(1_500_000) }),
+      expect: bad,
+    },
     { name: 'long reason', body: JSON.stringify({ reason: 'x'.repeat(100_000) }), expect: bad },
-    { name: 'over the body limit', body: JSON.stringify({ reason: 'x'.repeat(3 * 1024 * 1024) }), expect: [413] },
+    {
+      name: 'over the body limit',
+      body: JSON.stringify({ reason: 'x'.repeat(3 * 1024 * 1024) }),
+      expect: [413],
+    },
     { name: 'over the body limit, malformed', body: '{'.repeat(3 * 1024 * 1024), expect: [413] },
     // prototype keys
-    ...['{"__proto__": {}}', '{"__proto__": {"reason": "x"}}', '{"constructor": 1}', '{"prototype": {}}', '{"__proto__": null, "reason": "x"}', '{"constructor": {"prototype": {"x": 1}}}'].map((body) => ({ name: `prototype key ${body}`, body, expect: r.validate ? [200] : shape })),
+    ...[
+      '{"__proto__": {}}',
+      '{"__proto__": {"reason": "x"}}',
+      '{"constructor": 1}',
+      '{"prototype": {}}',
+      '{"__proto__": null, "reason": "x"}',
+      '{"constructor": {"prototype": {"x": 1}}}',
+    ].map((body) => ({ name: `prototype key ${body}`, body, expect: r.validate ? [200] : shape })),
     // invalid UTF-8, NUL, lone surrogates
-    { name: 'invalid UTF-8 (0xff)', body: bytes('{"reason": "', [0xff, 0xfe], '"}'), expect: [400] },
-    { name: 'invalid UTF-8 (overlong)', body: bytes('{"reason": "', [0xc0, 0xaf], '"}'), expect: [400] },
-    { name: 'invalid UTF-8 (truncated)', body: bytes('{"reason": "', [0xe2, 0x82], '"}'), expect: [400] },
+    {
+      name: 'invalid UTF-8 (0xff)',
+      body: bytes('{"reason": "', [0xff, 0xfe], '"}'),
+      expect: [400],
+    },
+    {
+      name: 'invalid UTF-8 (overlong)',
+      body: bytes('{"reason": "', [0xc0, 0xaf], '"}'),
+      expect: [400],
+    },
+    {
+      name: 'invalid UTF-8 (truncated)',
+      body: bytes('{"reason": "', [0xe2, 0x82], '"}'),
+      expect: [400],
+    },
     { name: 'NUL in a string', body: '{"reason": "a\\u0000b"}', expect: bad },
     { name: 'NUL in a key', body: '{"a\\u0000": 1}', expect: bad },
     { name: 'lone surrogate', body: '{"reason": "\\ud800"}', expect: bad },
     { name: 'raw NUL byte', body: bytes('{"reason": "a', [0], 'b"}'), expect: [400] },
   ]
-  if (!r.optional) list.push({ name: 'empty body', body: '', expect: [400] }, { name: 'whitespace body', body: '  \n ', expect: [400] })
+  if (!r.optional)
+    list.push(
+      { name: 'empty body', body: '', expect: [400] },
+      { name: 'whitespace body', body: '  \n ', expect: [400] }
+    )
   return list
 }
 
 /** Bad bodies that only make sense on one route. */
 function specificCases(t: Targets): HostileCase[] {
-  const wf = (extra: Record<string, unknown> = {}, node: Record<string, unknown> = {}) => ({ name: 'hx', nodes: [{ id: 'a', type: 'noop', ...node }], ...extra })
-  const many = (n: number) => ({ name: 'hx', nodes: Array.from({ length: n }, (_, i) => ({ id: `n${i}`, type: 'noop' })) })
+  const wf = (extra: Record<string, unknown> = {}, node: Record<string, unknown> = {}) => ({
+    name: 'hx',
+    nodes: [{ id: 'a', type: 'noop', ...node }],
+    ...extra,
+  })
+  const many = (n: number) => ({
+    name: 'hx',
+    nodes: Array.from({ length: n }, (_, i) => ({ id: `n${i}`, type: 'noop' })),
+  })
   const docs: [string, unknown][] = [
     ['no nodes', { name: 'hx' }],
     ['nodes is an object', { name: 'hx', nodes: {} }],
     ['nodes holds arrays', { name: 'hx', nodes: [[]] }],
     ['config is an array', wf({}, { config: [] })],
-    ['config holds __proto__', JSON.parse('{"name":"hx","nodes":[{"id":"a","type":"noop","config":{"__proto__":{"output":1}}}]}')],
-    ['node holds __proto__', JSON.parse('{"name":"hx","nodes":[{"id":"a","type":"noop","__proto__":{"x":1}}]}')],
+    [
+      'config holds __proto__',
+      JSON.parse(
+        '{"name":"hx","nodes":[{"id":"a","type":"noop","config":{"__proto__":{"output":1}}}]}'
+      ),
+    ],
+    [
+      'node holds __proto__',
+      JSON.parse('{"name":"hx","nodes":[{"id":"a","type":"noop","__proto__":{"x":1}}]}'),
+    ],
     ['top-level constructor', wf({ constructor: 1 })],
     ['bad name', { name: 'Bad Name', nodes: [{ id: 'a', type: 'noop' }] }],
     ['node id with a slash', wf({}, { id: 'a/b' })],
-    ['duplicate ids', { name: 'hx', nodes: [{ id: '__proto__', type: 'noop' }, { id: '__proto__', type: 'noop' }] }],
+    [
+      'duplicate ids',
+      {
+        name: 'hx',
+        nodes: [
+          { id: '__proto__', type: 'noop' },
+          { id: '__proto__', type: 'noop' },
+        ],
+      },
+    ],
     ['501 nodes', many(501)],
-    ['2001 edges', { ...many(2), edges: Array.from({ length: 2001 }, () => ({ from: 'n0', to: 'n1' })) }],
+    [
+      '2001 edges',
+      { ...many(2), edges: Array.from({ length: 2001 }, () => ({ from: 'n0', to: 'n1' })) },
+    ],
     ['document over 1 MiB', wf({}, { config: { output: 'x'.repeat(1_200_000) } })],
-    ['regex literal in when', { ...many(2), edges: [{ from: 'n0', to: 'n1', when: '$match("a", /(a+)+$/)' }] }],
+    [
+      'regex literal in when',
+      { ...many(2), edges: [{ from: 'n0', to: 'n1', when: '$match("a", /(a+)+$/)' }] },
+    ],
     ['when syntax error', { ...many(2), edges: [{ from: 'n0', to: 'n1', when: '((' }] }],
     ['template syntax error', wf({}, { config: { output: '{{ ((( }}' } })],
     ['edge to an unknown node', { ...many(1), edges: [{ from: 'n0', to: 'constructor' }] }],
-    ['unbounded cycle', { ...many(2), edges: [{ from: 'n0', to: 'n1' }, { from: 'n1', to: 'n0' }] }],
-    ['max_iterations not an integer', { ...many(2), edges: [{ from: 'n0', to: 'n1' }, { from: 'n1', to: 'n0', max_iterations: 1.5 }] }],
+    [
+      'unbounded cycle',
+      {
+        ...many(2),
+        edges: [
+          { from: 'n0', to: 'n1' },
+          { from: 'n1', to: 'n0' },
+        ],
+      },
+    ],
+    [
+      'max_iterations not an integer',
+      {
+        ...many(2),
+        edges: [
+          { from: 'n0', to: 'n1' },
+          { from: 'n1', to: 'n0', max_iterations: 1.5 },
+        ],
+      },
+    ],
     ['sleep without ms', wf({}, { type: 'sleep', config: {} })],
-    ['transform with an unknown step', wf({}, { type: 'transform', config: { pipeline: [{ op: 'eval', expr: '1' }] } })],
+    [
+      'transform with an unknown step',
+      wf({}, { type: 'transform', config: { pipeline: [{ op: 'eval', expr: '1' }] } }),
+    ],
     ['transform step holding an array', wf({}, { type: 'transform', config: { pipeline: [[]] } })],
-    ['pipeline with a regex literal', wf({}, { type: 'transform', config: { pipeline: [{ op: 'transform', expr: '$replace("a", /a*a*a*$/, "b")' }] } })],
-    ['http headers with __proto__', JSON.parse('{"name":"hx","nodes":[{"id":"a","type":"http","config":{"url":"https://example.com","headers":{"__proto__":"x"}}}]}')],
+    [
+      'pipeline with a regex literal',
+      wf(
+        {},
+        {
+          type: 'transform',
+          config: { pipeline: [{ op: 'transform', expr: '$replace("a", /a*a*a*$/, "b")' }] },
+        }
+      ),
+    ],
+    [
+      'http headers with __proto__',
+      JSON.parse(
+        '{"name":"hx","nodes":[{"id":"a","type":"http","config":{"url":"https://example.com","headers":{"__proto__":"x"}}}]}'
+      ),
+    ],
     ['retry as an array', wf({}, { retry: [] })],
     ['timeout_ms 1e400-ish', wf({}, { timeout_ms: 1e300 })],
   ]
   const cases: HostileCase[] = []
   for (const [name, doc] of docs) {
-    cases.push({ name: `store workflow: ${name}`, method: 'POST', path: '/workflows', body: JSON.stringify(doc), expect: [422] })
-    cases.push({ name: `validate: ${name}`, method: 'POST', path: '/workflows/validate', body: JSON.stringify(doc), expect: [200, 422], validate: true })
-    cases.push({ name: `create run inline: ${name}`, method: 'POST', path: '/runs', body: JSON.stringify({ workflow: doc }), expect: [422] })
+    cases.push({
+      name: `store workflow: ${name}`,
+      method: 'POST',
+      path: '/workflows',
+      body: JSON.stringify(doc),
+      expect: [422],
+    })
+    cases.push({
+      name: `validate: ${name}`,
+      method: 'POST',
+      path: '/workflows/validate',
+      body: JSON.stringify(doc),
+      expect: [200, 422],
+      validate: true,
+    })
+    cases.push({
+      name: `create run inline: ${name}`,
+      method: 'POST',
+      path: '/runs',
+      body: JSON.stringify({ workflow: doc }),
+      expect: [422],
+    })
   }
   const runBodies: [string, unknown, number[]][] = [
     ['no workflow', { input: 1 }, [400]],
@@ -158,12 +320,43 @@ function specificCases(t: Targets): HostileCase[] {
     ['idempotency key with NUL', { workflow: t.tag, idempotency_key: 'a\u0000b' }, [400]],
     ['input with NUL', { workflow: t.tag, input: { s: 'a\u0000' } }, [400]],
   ]
-  for (const [name, body, expect] of runBodies) cases.push({ name: `create run: ${name}`, method: 'POST', path: '/runs', body: JSON.stringify(body), expect })
-  cases.push({ name: 'create run: input out of range', method: 'POST', path: '/runs', body: `{"workflow": "${t.tag}", "input": {"n": 1e400}}`, expect: [400] })
-  cases.push({ name: 'create run: input nested 100k deep', method: 'POST', path: '/runs', body: `{"workflow": "${t.tag}", "input": ${deep(100_000)}}`, expect: [400] })
-  cases.push({ name: 'create run: inline workflow with top-level __proto__', method: 'POST', path: '/runs', body: `{"workflow": {"name":"hx","__proto__":{"x":1},"nodes":[{"id":"a","type":"noop"}]}}`, expect: [422] })
+  for (const [name, body, expect] of runBodies)
+    cases.push({
+      name: `create run: ${name}`,
+      method: 'POST',
+      path: '/runs',
+      body: JSON.stringify(body),
+      expect,
+    })
+  cases.push({
+    name: 'create run: input out of range',
+    method: 'POST',
+    path: '/runs',
+    body: `{"workflow": "${t.tag}", "input": {"n": 1e400}}`,
+    expect: [400],
+  })
+  cases.push({
+    name: 'create run: input nested 100k deep',
+    method: 'POST',
+    path: '/runs',
+    body: `{"workflow": "${t.tag}", "input": ${deep(100_000)}}`,
+    expect: [400],
+  })
+  cases.push({
+    name: 'create run: inline workflow with top-level __proto__',
+    method: 'POST',
+    path: '/runs',
+    body: `{"workflow": {"name":"hx","__proto__":{"x":1},"nodes":[{"id":"a","type":"noop"}]}}`,
+    expect: [422],
+  })
   for (const key of ['constructor', 'prototype']) {
-    cases.push({ name: `create run: inline workflow with top-level ${key}`, method: 'POST', path: '/runs', body: `{"workflow": {"name":"hx","${key}":{"x":1},"nodes":[{"id":"a","type":"noop"}]}}`, expect: [422] })
+    cases.push({
+      name: `create run: inline workflow with top-level ${key}`,
+      method: 'POST',
+      path: '/runs',
+      body: `{"workflow": {"name":"hx","${key}":{"x":1},"nodes":[{"id":"a","type":"noop"}]}}`,
+      expect: [422],
+    })
   }
 
   const ops: [string, unknown, number[]][] = [
@@ -173,32 +366,142 @@ function specificCases(t: Targets): HostileCase[] {
     ['operation is an array', { operations: [[]] }, [422]],
     ['unknown op', { operations: [{ op: 'merge', path: '/nodes/0', value: {} }] }, [422]],
     ['add without value', { operations: [{ op: 'add', path: '/nodes/-' }] }, [422]],
-    ['path outside nodes and edges', { operations: [{ op: 'replace', path: '/name', value: 'x' }] }, [422]],
-    ['path with a leading zero', { operations: [{ op: 'add', path: '/nodes/01', value: { id: 'z', type: 'noop' } }] }, [422]],
-    ['index that wraps to 0', { operations: [{ op: 'add', path: '/nodes/4294967296', value: { id: 'z', type: 'noop' } }] }, [422]],
-    ['index of 1000 digits', { operations: [{ op: 'add', path: `/nodes/${'9'.repeat(1000)}`, value: { id: 'z', type: 'noop' } }] }, [422]],
-    ['pointer of 10,000 digits', { operations: [{ op: 'add', path: `/nodes/${'9'.repeat(10_000)}`, value: { id: 'z', type: 'noop' } }] }, [422]],
-    ['negative index', { operations: [{ op: 'add', path: '/nodes/-1', value: { id: 'z', type: 'noop' } }] }, [422]],
-    ['index past the end', { operations: [{ op: 'add', path: '/nodes/99', value: { id: 'z', type: 'noop' } }] }, [422]],
+    [
+      'path outside nodes and edges',
+      { operations: [{ op: 'replace', path: '/name', value: 'x' }] },
+      [422],
+    ],
+    [
+      'path with a leading zero',
+      { operations: [{ op: 'add', path: '/nodes/01', value: { id: 'z', type: 'noop' } }] },
+      [422],
+    ],
+    [
+      'index that wraps to 0',
+      { operations: [{ op: 'add', path: '/nodes/4294967296', value: { id: 'z', type: 'noop' } }] },
+      [422],
+    ],
+    [
+      'index of 1000 digits',
+      {
+        operations: [
+          { op: 'add', path: `/nodes/${'9'.repeat(1000)}`, value: { id: 'z', type: 'noop' } },
+        ],
+      },
+      [422],
+    ],
+    [
+      'pointer of 10,000 digits',
+      {
+        operations: [
+          { op: 'add', path: `/nodes/${'9'.repeat(10_000)}`, value: { id: 'z', type: 'noop' } },
+        ],
+      },
+      [422],
+    ],
+    [
+      'negative index',
+      { operations: [{ op: 'add', path: '/nodes/-1', value: { id: 'z', type: 'noop' } }] },
+      [422],
+    ],
+    [
+      'index past the end',
+      { operations: [{ op: 'add', path: '/nodes/99', value: { id: 'z', type: 'noop' } }] },
+      [422],
+    ],
     ['remove past the end', { operations: [{ op: 'remove', path: '/edges/5' }] }, [422]],
-    ['replace through __proto__', { operations: [{ op: 'replace', path: '/nodes/0/__proto__/x', value: 1 }] }, [422]],
-    ['add under constructor', { operations: [{ op: 'add', path: '/nodes/constructor/prototype', value: 1 }] }, [422]],
+    [
+      'replace through __proto__',
+      { operations: [{ op: 'replace', path: '/nodes/0/__proto__/x', value: 1 }] },
+      [422],
+    ],
+    [
+      'add under constructor',
+      { operations: [{ op: 'add', path: '/nodes/constructor/prototype', value: 1 }] },
+      [422],
+    ],
     ['move without from', { operations: [{ op: 'move', path: '/nodes/0' }] }, [422]],
-    ['copy from nowhere', { operations: [{ op: 'copy', from: '/nodes/77', path: '/nodes/-' }] }, [422]],
-    ['101 operations', { operations: Array.from({ length: 101 }, () => ({ op: 'test', path: '/nodes/0/id', value: 'sleeper' })) }, [422]],
+    [
+      'copy from nowhere',
+      { operations: [{ op: 'copy', from: '/nodes/77', path: '/nodes/-' }] },
+      [422],
+    ],
+    [
+      '101 operations',
+      {
+        operations: Array.from({ length: 101 }, () => ({
+          op: 'test',
+          path: '/nodes/0/id',
+          value: 'sleeper',
+        })),
+      },
+      [422],
+    ],
     ['a failed test', { operations: [{ op: 'test', path: '/nodes/0/id', value: 'other' }] }, [409]],
-    ['changes a started node', { operations: [{ op: 'replace', path: '/nodes/0/config/ms', value: 1 }] }, [409]],
+    [
+      'changes a started node',
+      { operations: [{ op: 'replace', path: '/nodes/0/config/ms', value: 1 }] },
+      [409],
+    ],
     ['removes a started node', { operations: [{ op: 'remove', path: '/nodes/0' }] }, [409, 422]],
-    ['leaves a dangling edge', { operations: [{ op: 'add', path: '/edges/-', value: { from: 'sleeper', to: 'ghost' } }] }, [422]],
-    ['adds a node with an array config', { operations: [{ op: 'add', path: '/nodes/-', value: { id: 'z', type: 'noop', config: [] } }] }, [422]],
-    ['adds a node called like a started one', { operations: [{ op: 'add', path: '/nodes/-', value: { id: 'sleeper', type: 'noop' } }] }, [422]],
-    ['adds 600 nodes', { operations: [{ op: 'add', path: '/nodes/-', value: { id: 'z', type: 'noop' } }], reason: 'x'.repeat(3000) }, [422]],
-    ['reason not a string', { operations: [{ op: 'test', path: '/nodes/0/id', value: 'sleeper' }], reason: 1 }, [422]],
-    ['unknown field', { operations: [{ op: 'test', path: '/nodes/0/id', value: 'sleeper' }], extra: 1 }, [422]],
+    [
+      'leaves a dangling edge',
+      { operations: [{ op: 'add', path: '/edges/-', value: { from: 'sleeper', to: 'ghost' } }] },
+      [422],
+    ],
+    [
+      'adds a node with an array config',
+      {
+        operations: [{ op: 'add', path: '/nodes/-', value: { id: 'z', type: 'noop', config: [] } }],
+      },
+      [422],
+    ],
+    [
+      'adds a node called like a started one',
+      { operations: [{ op: 'add', path: '/nodes/-', value: { id: 'sleeper', type: 'noop' } }] },
+      [422],
+    ],
+    [
+      'adds 600 nodes',
+      {
+        operations: [{ op: 'add', path: '/nodes/-', value: { id: 'z', type: 'noop' } }],
+        reason: 'x'.repeat(3000),
+      },
+      [422],
+    ],
+    [
+      'reason not a string',
+      { operations: [{ op: 'test', path: '/nodes/0/id', value: 'sleeper' }], reason: 1 },
+      [422],
+    ],
+    [
+      'unknown field',
+      { operations: [{ op: 'test', path: '/nodes/0/id', value: 'sleeper' }], extra: 1 },
+      [422],
+    ],
   ]
-  for (const [name, body, expect] of ops) cases.push({ name: `patch: ${name}`, method: 'POST', path: `/runs/${t.running}/patch`, body: JSON.stringify(body), expect })
-  cases.push({ name: 'patch: value nested 50k deep', method: 'POST', path: `/runs/${t.running}/patch`, body: `{"operations":[{"op":"add","path":"/nodes/-","value":${deep(50_000)}}]}`, expect: [400] })
-  cases.push({ name: 'patch: value just past the depth limit', method: 'POST', path: `/runs/${t.running}/patch`, body: `{"operations":[{"op":"add","path":"/nodes/-","value":{"id":"z","type":"noop","config":{"output":${deep(60)}}}}]}`, expect: [400, 422] })
+  for (const [name, body, expect] of ops)
+    cases.push({
+      name: `patch: ${name}`,
+      method: 'POST',
+      path: `/runs/${t.running}/patch`,
+      body: JSON.stringify(body),
+      expect,
+    })
+  cases.push({
+    name: 'patch: value nested 50k deep',
+    method: 'POST',
+    path: `/runs/${t.running}/patch`,
+    body: `{"operations":[{"op":"add","path":"/nodes/-","value":${deep(50_000)}}]}`,
+    expect: [400],
+  })
+  cases.push({
+    name: 'patch: value just past the depth limit',
+    method: 'POST',
+    path: `/runs/${t.running}/patch`,
+    body: `{"operations":[{"op":"add","path":"/nodes/-","value":{"id":"z","type":"noop","config":{"output":${deep(60)}}}}]}`,
+    expect: [400, 422],
+  })
 
   for (const [name, body, expect] of [
     ['from is a number', { from: 1 }, [400]],
@@ -209,27 +512,82 @@ function specificCases(t: Targets): HostileCase[] {
     ['long from', { from: 'x'.repeat(100) }, [400]],
     ['extra field', { from: 'a', x: 1 }, [400]],
   ] as [string, unknown, number[]][]) {
-    cases.push({ name: `replay: ${name}`, method: 'POST', path: `/runs/${t.finished}/replay`, body: JSON.stringify(body), expect })
+    cases.push({
+      name: `replay: ${name}`,
+      method: 'POST',
+      path: `/runs/${t.finished}/replay`,
+      body: JSON.stringify(body),
+      expect,
+    })
   }
-  cases.push({ name: 'replay: nothing failed to replay from', method: 'POST', path: `/runs/${t.finished}/replay`, body: '{}', expect: [409] })
+  cases.push({
+    name: 'replay: nothing failed to replay from',
+    method: 'POST',
+    path: `/runs/${t.finished}/replay`,
+    body: '{}',
+    expect: [409],
+  })
 
   for (const [name, body, expect] of [
     ['tag move: workflow id malformed', { workflow_id: 'wf_xyz' }, [400]],
     ['tag move: unknown workflow', { workflow_id: 'wf_0000000000000000' }, [404]],
-    ['tag move: expect mismatch', { workflow_id: t.workflowId, expect: 'wf_0000000000000000' }, [409]],
+    [
+      'tag move: expect mismatch',
+      { workflow_id: t.workflowId, expect: 'wf_0000000000000000' },
+      [409],
+    ],
     ['tag move: extra field', { workflow_id: t.workflowId, x: 1 }, [400]],
     ['tag move: workflow id array', { workflow_id: [t.workflowId] }, [400]],
   ] as [string, unknown, number[]][]) {
-    cases.push({ name, method: 'POST', path: `/tags/${t.tag}/move`, body: JSON.stringify(body), expect })
+    cases.push({
+      name,
+      method: 'POST',
+      path: `/tags/${t.tag}/move`,
+      body: JSON.stringify(body),
+      expect,
+    })
   }
   for (const name of ['BAD', 'a'.repeat(65), 'wf_0123456789abcdef', 'a b', '%00', 'ü']) {
-    cases.push({ name: `tag move: bad tag name ${name.slice(0, 20)}`, method: 'POST', path: `/tags/${encodeURIComponent(name)}/move`, body: JSON.stringify({ workflow_id: t.workflowId }), expect: [400] })
-    cases.push({ name: `store workflow: bad tag name ${name.slice(0, 20)}`, method: 'POST', path: `/workflows?tag=${encodeURIComponent(name)}`, body: JSON.stringify({ name: 'hx', nodes: [{ id: 'a', type: 'noop' }] }), expect: [400] })
+    cases.push({
+      name: `tag move: bad tag name ${name.slice(0, 20)}`,
+      method: 'POST',
+      path: `/tags/${encodeURIComponent(name)}/move`,
+      body: JSON.stringify({ workflow_id: t.workflowId }),
+      expect: [400],
+    })
+    cases.push({
+      name: `store workflow: bad tag name ${name.slice(0, 20)}`,
+      method: 'POST',
+      path: `/workflows?tag=${encodeURIComponent(name)}`,
+      body: JSON.stringify({ name: 'hx', nodes: [{ id: 'a', type: 'noop' }] }),
+      expect: [400],
+    })
   }
-  for (const path of ['/runs/run_nope/cancel', '/runs/__proto__/cancel', '/runs/constructor/patch', '/runs/run_%00/replay', `/runs/${'r'.repeat(5000)}/cancel`, '/patches/nope/approve', '/patches/__proto__/reject', '/patches/constructor/approve']) {
-    cases.push({ name: `unknown target ${path.slice(0, 40)}`, method: 'POST', path, body: '{}', expect: [404] })
+  for (const path of [
+    '/runs/run_nope/cancel',
+    '/runs/__proto__/cancel',
+    '/runs/constructor/patch',
+    '/runs/run_%00/replay',
+    `/runs/${'r'.repeat(5000)}/cancel`,
+    '/patches/nope/approve',
+    '/patches/__proto__/reject',
+    '/patches/constructor/approve',
+  ]) {
+    cases.push({
+      name: `unknown target ${path.slice(0, 40)}`,
+      method: 'POST',
+      path,
+      body: '{}',
+      expect: [404],
+    })
   }
-  for (const [method, path] of [['PUT', '/runs'], ['DELETE', `/runs/${t.running}`], ['PATCH', `/runs/${t.running}`], ['DELETE', '/workflows'], ['PUT', `/tags/${t.tag}/move`]]) {
+  for (const [method, path] of [
+    ['PUT', '/runs'],
+    ['DELETE', `/runs/${t.running}`],
+    ['PATCH', `/runs/${t.running}`],
+    ['DELETE', '/workflows'],
+    ['PUT', `/tags/${t.tag}/move`],
+  ]) {
     cases.push({ name: `no such route ${method} ${path}`, method, path, body: '{}', expect: [404] })
   }
   return cases
@@ -239,10 +597,42 @@ function authCases(t: Targets, viewer: string): HostileCase[] {
   const cases: HostileCase[] = []
   for (const r of routes(t)) {
     const body = '{}'
-    cases.push({ name: `${r.name}: no token`, method: 'POST', path: r.path, body, token: null, expect: [401] })
-    cases.push({ name: `${r.name}: wrong token`, method: 'POST', path: r.path, body, token: 'not-a-token-at-all', expect: [401] })
-    cases.push({ name: `${r.name}: malformed authorization`, method: 'POST', path: r.path, body, token: null, headers: { authorization: 'Basic YTpi' }, expect: [401] })
-    if (!r.validate) cases.push({ name: `${r.name}: viewer`, method: 'POST', path: r.path, body: r.document ? JSON.stringify({ name: 'hx', nodes: [{ id: 'a', type: 'noop' }] }) : body, token: viewer, expect: [403] })
+    cases.push({
+      name: `${r.name}: no token`,
+      method: 'POST',
+      path: r.path,
+      body,
+      token: null,
+      expect: [401],
+    })
+    cases.push({
+      name: `${r.name}: wrong token`,
+      method: 'POST',
+      path: r.path,
+      body,
+      token: 'not-a-token-at-all',
+      expect: [401],
+    })
+    cases.push({
+      name: `${r.name}: malformed authorization`,
+      method: 'POST',
+      path: r.path,
+      body,
+      token: null,
+      headers: { authorization: 'Basic YTpi' },
+      expect: [401],
+    })
+    if (!r.validate)
+      cases.push({
+        name: `${r.name}: viewer`,
+        method: 'POST',
+        path: r.path,
+        body: r.document
+          ? JSON.stringify({ name: 'hx', nodes: [{ id: 'a', type: 'noop' }] })
+          : body,
+        token: viewer,
+        expect: [403],
+      })
   }
   return cases
 }
@@ -250,27 +640,67 @@ function authCases(t: Targets, viewer: string): HostileCase[] {
 /** Objects that always hold a field no schema knows (so they are always refused), generated. */
 function generatedCases(t: Targets, count: number, seed: number): HostileCase[] {
   const key = fc.string({ unit: 'binary', maxLength: 12 }).map((s) => `zz${s}`)
-  const body = fc.tuple(fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), fc.jsonValue({ maxDepth: 4 }), { maxKeys: 4 }), key, fc.jsonValue({ maxDepth: 3 }))
-  const nonObject = fc.oneof(fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 4 }), fc.string({ unit: 'binary' }), fc.double(), fc.integer(), fc.boolean(), fc.constant(null))
+  const body = fc.tuple(
+    fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), fc.jsonValue({ maxDepth: 4 }), {
+      maxKeys: 4,
+    }),
+    key,
+    fc.jsonValue({ maxDepth: 3 })
+  )
+  const nonObject = fc.oneof(
+    fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 4 }),
+    fc.string({ unit: 'binary' }),
+    fc.double(),
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null)
+  )
   const cases: HostileCase[] = []
   const rs = routes(t)
-  const samples = fc.sample(fc.tuple(fc.nat(rs.length - 1), body, nonObject, fc.boolean()), { numRuns: count, seed })
+  const samples = fc.sample(fc.tuple(fc.nat(rs.length - 1), body, nonObject, fc.boolean()), {
+    numRuns: count,
+    seed,
+  })
   samples.forEach(([ri, [obj, extra, value], other, useOther], i) => {
     const r = rs[ri]
     const doc = Object.assign(Object.create(null), obj, { [extra]: value })
     const text = useOther ? JSON.stringify(other) : JSON.stringify(doc)
     const expect = r.validate ? [200, 400, 422] : r.document || r.patch ? [400, 422] : [400]
-    cases.push({ name: `generated #${i} on ${r.name}`, method: 'POST', path: r.path, body: text, expect, validate: r.validate })
+    cases.push({
+      name: `generated #${i} on ${r.name}`,
+      method: 'POST',
+      path: r.path,
+      body: text,
+      expect,
+      validate: r.validate,
+    })
   })
   return cases
 }
 
-export function hostileCases(t: Targets, viewer: string, opts: { generated: number; seed: number }): HostileCase[] {
+export function hostileCases(
+  t: Targets,
+  viewer: string,
+  opts: { generated: number; seed: number }
+): HostileCase[] {
   const cases: HostileCase[] = []
   for (const r of routes(t)) {
     for (const b of genericBodies(r)) {
-      cases.push({ name: `${r.name}: ${b.name}`, method: 'POST', path: r.path, body: b.body, headers: b.headers, expect: b.expect, validate: r.validate })
+      cases.push({
+        name: `${r.name}: ${b.name}`,
+        method: 'POST',
+        path: r.path,
+        body: b.body,
+        headers: b.headers,
+        expect: b.expect,
+        validate: r.validate,
+      })
     }
   }
-  return [...cases, ...specificCases(t), ...authCases(t, viewer), ...generatedCases(t, opts.generated, opts.seed)]
+  return [
+    ...cases,
+    ...specificCases(t),
+    ...authCases(t, viewer),
+    ...generatedCases(t, opts.generated, opts.seed),
+  ]
 }

@@ -51,7 +51,10 @@ function healthWatch(url: string) {
   }
 }
 
-async function send(url: string, c: HostileCase): Promise<{ status: number; body: any; text: string }> {
+async function send(
+  url: string,
+  c: HostileCase
+): Promise<{ status: number; body: any; text: string }> {
   const headers: Record<string, string> = { ...(c.headers ?? {}) }
   if (c.token !== null) headers.authorization ??= `Bearer ${c.token ?? ADMIN}`
   if (c.body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json'
@@ -69,7 +72,9 @@ async function snapshot(p: TestPlatform, t: Targets) {
   const get = async (path: string) => (await p.call('GET', path)).body
   const runs = await get('/runs?limit=500')
   const details = await Promise.all([t.running, t.finished].map((id) => get(`/runs/${id}`)))
-  const events = await Promise.all([t.running, t.finished].map((id) => get(`/runs/${id}/events?limit=10000`)))
+  const events = await Promise.all(
+    [t.running, t.finished].map((id) => get(`/runs/${id}/events?limit=10000`))
+  )
   return {
     workflows: await get('/workflows?limit=1000'),
     tags: await get('/tags'),
@@ -90,12 +95,46 @@ for (const backend of BACKENDS) {
     beforeAll(async () => {
       p = await testPlatform({ backend })
       live = serve(p)
-      const stored = await p.call('POST', '/workflows?tag=hostile', { name: 'hostile', nodes: [{ id: 'a', type: 'noop', config: { output: '{{ input }}' } }] })
-      const finished = (await p.call('POST', '/runs', { workflow: 'hostile', input: { v: 1 } }, OPERATOR)).body.run_id
-      const running = (await p.call('POST', '/runs', { workflow: { name: 'hostile-sleeper', patch_policy: 'approve', nodes: [{ id: 'sleeper', type: 'sleep', config: { ms: 600_000 } }] } }, OPERATOR)).body.run_id
-      const patch = (await p.call('POST', `/runs/${running}/patch`, { operations: [{ op: 'add', path: '/nodes/-', value: { id: 'later', type: 'noop' } }] }, OPERATOR)).body.patch_id
-      await waitFor(async () => ['succeeded'].includes((await p.call('GET', `/runs/${finished}`)).body.status), 10_000, 'the finished target')
-      await waitFor(async () => (await p.call('GET', `/runs/${running}`)).body.nodes.sleeper.status === 'running', 10_000, 'the running target')
+      const stored = await p.call('POST', '/workflows?tag=hostile', {
+        name: 'hostile',
+        nodes: [{ id: 'a', type: 'noop', config: { output: '{{ input }}' } }],
+      })
+      const finished = (
+        await p.call('POST', '/runs', { workflow: 'hostile', input: { v: 1 } }, OPERATOR)
+      ).body.run_id
+      const running = (
+        await p.call(
+          'POST',
+          '/runs',
+          {
+            workflow: {
+              name: 'hostile-sleeper',
+              patch_policy: 'approve',
+              nodes: [{ id: 'sleeper', type: 'sleep', config: { ms: 600_000 } }],
+            },
+          },
+          OPERATOR
+        )
+      ).body.run_id
+      const patch = (
+        await p.call(
+          'POST',
+          `/runs/${running}/patch`,
+          { operations: [{ op: 'add', path: '/nodes/-', value: { id: 'later', type: 'noop' } }] },
+          OPERATOR
+        )
+      ).body.patch_id
+      await waitFor(
+        async () => ['succeeded'].includes((await p.call('GET', `/runs/${finished}`)).body.status),
+        10_000,
+        'the finished target'
+      )
+      await waitFor(
+        async () =>
+          (await p.call('GET', `/runs/${running}`)).body.nodes.sleeper.status === 'running',
+        10_000,
+        'the running target'
+      )
       t = { running, finished, patch, tag: 'hostile', workflowId: stored.body.id }
     })
     afterAll(async () => {
@@ -112,17 +151,28 @@ for (const backend of BACKENDS) {
       for (const c of cases) {
         const res = await send(live.url, c)
         if (res.status >= 500) serverErrors++
-        const refusedByValidate = c.validate && res.status === 200 && res.body?.valid === false && Array.isArray(res.body.errors) && res.body.errors.length > 0
+        const refusedByValidate =
+          c.validate &&
+          res.status === 200 &&
+          res.body?.valid === false &&
+          Array.isArray(res.body.errors) &&
+          res.body.errors.length > 0
         const errorBody =
-          res.body?.error && typeof res.body.error.code === 'string' && typeof res.body.error.message === 'string' && Array.isArray(res.body.error.details)
-        const refused = res.status === 200 ? refusedByValidate : c.expect.includes(res.status) && errorBody
+          res.body?.error &&
+          typeof res.body.error.code === 'string' &&
+          typeof res.body.error.message === 'string' &&
+          Array.isArray(res.body.error.details)
+        const refused =
+          res.status === 200 ? refusedByValidate : c.expect.includes(res.status) && errorBody
         if (!refused) {
           wrong.push(`${c.name}: ${res.status} ${res.text.slice(0, 160)}`)
         }
       }
       const health = await watch.stop()
       const after = await snapshot(p, t)
-      console.log(`hostile[${backend}]: cases=${cases.length} seed=${SEED} server_errors=${serverErrors} wrong=${wrong.length} health_worst_ms=${health.worstMs.toFixed(0)} health_failures=${health.failures}`)
+      console.log(
+        `hostile[${backend}]: cases=${cases.length} seed=${SEED} server_errors=${serverErrors} wrong=${wrong.length} health_worst_ms=${health.worstMs.toFixed(0)} health_failures=${health.failures}`
+      )
       expect(wrong).toEqual([])
       expect(serverErrors).toBe(0)
       expect(after).toEqual(before)
@@ -137,7 +187,14 @@ for (const backend of BACKENDS) {
       const cases: { name: string; workflow: unknown; expect(run: any): void }[] = [
         {
           name: 'when',
-          workflow: { name: 'runaway-when', nodes: [{ id: 'a', type: 'noop' }, { id: 'b', type: 'noop' }], edges: [{ from: 'a', to: 'b', when: `${runaway} > 0` }] },
+          workflow: {
+            name: 'runaway-when',
+            nodes: [
+              { id: 'a', type: 'noop' },
+              { id: 'b', type: 'noop' },
+            ],
+            edges: [{ from: 'a', to: 'b', when: `${runaway} > 0` }],
+          },
           expect: (run) => {
             expect(run.status).toBe('succeeded')
             expect(run.nodes.b.status).toBe('skipped')
@@ -145,7 +202,23 @@ for (const backend of BACKENDS) {
         },
         {
           name: 'transform step',
-          workflow: { name: 'runaway-transform', nodes: [{ id: 'a', type: 'transform', config: { pipeline: [{ op: 'transform', expr: '( $f := function($n){ $n <= 1 ? 1 : $f($n-1) + $f($n-2) }; $f(40) )' }] } }] },
+          workflow: {
+            name: 'runaway-transform',
+            nodes: [
+              {
+                id: 'a',
+                type: 'transform',
+                config: {
+                  pipeline: [
+                    {
+                      op: 'transform',
+                      expr: '( $f := function($n){ $n <= 1 ? 1 : $f($n-1) + $f($n-2) }; $f(40) )',
+                    },
+                  ],
+                },
+              },
+            ],
+          },
           expect: (run) => {
             expect(run.status).toBe('failed')
             expect(run.nodes.a.error.message).toMatch(/stopped|timeout/i)
@@ -153,7 +226,10 @@ for (const backend of BACKENDS) {
         },
         {
           name: 'template',
-          workflow: { name: 'runaway-template', nodes: [{ id: 'a', type: 'noop', config: { output: `{{ ${runaway} }}` } }] },
+          workflow: {
+            name: 'runaway-template',
+            nodes: [{ id: 'a', type: 'noop', config: { output: `{{ ${runaway} }}` } }],
+          },
           expect: (run) => {
             expect(run.status).toBe('failed')
             expect(run.nodes.a.error.code).toBe('EXPRESSION_ERROR')
@@ -161,7 +237,16 @@ for (const backend of BACKENDS) {
         },
         {
           name: '$eval',
-          workflow: { name: 'runaway-eval', nodes: [{ id: 'a', type: 'transform', config: { pipeline: [{ op: 'transform', expr: '($x := "$eval($x)"; $eval($x))' }] } }] },
+          workflow: {
+            name: 'runaway-eval',
+            nodes: [
+              {
+                id: 'a',
+                type: 'transform',
+                config: { pipeline: [{ op: 'transform', expr: '($x := "$eval($x)"; $eval($x))' }] },
+              },
+            ],
+          },
           expect: (run) => {
             expect(run.status).toBe('failed')
             expect(run.nodes.a.error.message).toContain('$eval is not available')
@@ -169,7 +254,16 @@ for (const backend of BACKENDS) {
         },
         {
           name: '$pad',
-          workflow: { name: 'runaway-pad', nodes: [{ id: 'a', type: 'transform', config: { pipeline: [{ op: 'transform', expr: "$length($pad('', 2e8))" }] } }] },
+          workflow: {
+            name: 'runaway-pad',
+            nodes: [
+              {
+                id: 'a',
+                type: 'transform',
+                config: { pipeline: [{ op: 'transform', expr: "$length($pad('', 2e8))" }] },
+              },
+            ],
+          },
           expect: (run) => {
             expect(run.status).toBe('failed')
             expect(run.nodes.a.error.message).toContain('over the limit')
@@ -177,20 +271,48 @@ for (const backend of BACKENDS) {
         },
         {
           name: 'memory',
-          workflow: { name: 'runaway-memory', nodes: [{ id: 'a', type: 'transform', config: { pipeline: [{ op: 'transform', expr: "$length($reduce([1..40], function($a, $b){ $a & $a }, 'xxxxxxxxxxxxxxxx'))" }] } }] },
+          workflow: {
+            name: 'runaway-memory',
+            nodes: [
+              {
+                id: 'a',
+                type: 'transform',
+                config: {
+                  pipeline: [
+                    {
+                      op: 'transform',
+                      expr: "$length($reduce([1..40], function($a, $b){ $a & $a }, 'xxxxxxxxxxxxxxxx'))",
+                    },
+                  ],
+                },
+              },
+            ],
+          },
           expect: (run) => expect(run.status).toBe('failed'),
         },
       ]
-      const ids = await Promise.all(cases.map(async (c) => (await p.call('POST', '/runs', { workflow: c.workflow }, OPERATOR)).body.run_id as string))
+      const ids = await Promise.all(
+        cases.map(
+          async (c) =>
+            (await p.call('POST', '/runs', { workflow: c.workflow }, OPERATOR)).body
+              .run_id as string
+        )
+      )
       for (const [i, c] of cases.entries()) {
-        const run = await waitFor(async () => {
-          const r = (await p.call('GET', `/runs/${ids[i]}`)).body
-          return ['succeeded', 'failed', 'cancelled'].includes(r.status) ? r : null
-        }, 20_000, `the ${c.name} run`)
+        const run = await waitFor(
+          async () => {
+            const r = (await p.call('GET', `/runs/${ids[i]}`)).body
+            return ['succeeded', 'failed', 'cancelled'].includes(r.status) ? r : null
+          },
+          20_000,
+          `the ${c.name} run`
+        )
         c.expect(run)
       }
       const health = await watch.stop()
-      console.log(`hostile[${backend}]: runaway expressions=${cases.length} health_worst_ms=${health.worstMs.toFixed(0)}`)
+      console.log(
+        `hostile[${backend}]: runaway expressions=${cases.length} health_worst_ms=${health.worstMs.toFixed(0)}`
+      )
       expect(health.failures).toBe(0)
       expect(health.worstMs).toBeLessThan(1_000)
     }, 60_000)

@@ -14,7 +14,14 @@ export interface Harness {
 /** DNS as scripted: a name maps to its answers, or to a function of the call count (rebinding). */
 export type Dns = Record<string, string[] | ((call: number) => string[])>
 
-export function harness(opts: { dns?: Dns; allow?: string[]; ports?: number[]; respond?: (t: PinnedTarget, init: RequestInit) => Response | Promise<Response> } = {}): Harness {
+export function harness(
+  opts: {
+    dns?: Dns
+    allow?: string[]
+    ports?: number[]
+    respond?: (t: PinnedTarget, init: RequestInit) => Response | Promise<Response>
+  } = {}
+): Harness {
   const calls: PinnedTarget[] = []
   const resolutions: string[] = []
   const counts = new Map<string, number>()
@@ -36,7 +43,11 @@ export function harness(opts: { dns?: Dns; allow?: string[]; ports?: number[]; r
   return { fetch, calls, resolutions }
 }
 
-export async function outcome(h: Harness, url: string, init?: Parameters<Harness['fetch']>[1]): Promise<{ blocked: boolean; layer?: string; message?: string }> {
+export async function outcome(
+  h: Harness,
+  url: string,
+  init?: Parameters<Harness['fetch']>[1]
+): Promise<{ blocked: boolean; layer?: string; message?: string }> {
   try {
     await h.fetch(url, init)
     return { blocked: false }

@@ -14,17 +14,28 @@ const fails = (env: Record<string, string>) => {
 describe('configuration', () => {
   test('defaults: embedded, 127.0.0.1:7070, 80/443 outbound', () => {
     const c = parseConfig({})
-    expect(c).toMatchObject({ mode: 'embedded', host: '127.0.0.1', port: 7070, httpPorts: [80, 443], visibilityMs: 30_000, dataPath: '.aob/aob.db' })
+    expect(c).toMatchObject({
+      mode: 'embedded',
+      host: '127.0.0.1',
+      port: 7070,
+      httpPorts: [80, 443],
+      visibilityMs: 30_000,
+      dataPath: '.aob/aob.db',
+    })
     expect(c.httpDeniedPaths).toBeUndefined()
   })
   test('both URLs select the distributed backend; Redis alone is a worker config', () => {
-    expect(parseConfig({ AOB_DATABASE_URL: 'postgres://a@b/c', AOB_REDIS_URL: 'redis://r' }).mode).toBe('distributed')
+    expect(
+      parseConfig({ AOB_DATABASE_URL: 'postgres://a@b/c', AOB_REDIS_URL: 'redis://r' }).mode
+    ).toBe('distributed')
     expect(parseConfig({ AOB_REDIS_URL: 'redis://r' }).redisUrl).toBe('redis://r')
   })
   test('a bad value names its variable', () => {
     expect(fails({ AOB_PORT: 'seventy' })).toContain('AOB_PORT')
     expect(fails({ AOB_DATABASE_URL: 'postgres://a@b/c' })).toContain('AOB_REDIS_URL')
-    expect(fails({ AOB_DATABASE_URL: 'mysql://x', AOB_REDIS_URL: 'redis://r' })).toContain('AOB_DATABASE_URL')
+    expect(fails({ AOB_DATABASE_URL: 'mysql://x', AOB_REDIS_URL: 'redis://r' })).toContain(
+      'AOB_DATABASE_URL'
+    )
     expect(fails({ AOB_TOKENS: 'root:abcdefgh' })).toContain('AOB_TOKENS')
     expect(fails({ AOB_LOG_LEVEL: 'loud' })).toContain('AOB_LOG_LEVEL')
     expect(fails({ AOB_HTTP_ALLOW: '10.0.0.0/99' })).toContain('AOB_HTTP_ALLOW')
@@ -35,7 +46,10 @@ describe('configuration', () => {
     expect(fails({ AOB_MAX_JSON_DEPTH: '2' })).toContain('AOB_MAX_JSON_DEPTH')
   })
   test('the SSRF path policy is configurable', () => {
-    expect(parseConfig({ AOB_HTTP_DENIED_PATHS: '/internal, /Secrets' }).httpDeniedPaths).toEqual(['/internal', '/secrets'])
+    expect(parseConfig({ AOB_HTTP_DENIED_PATHS: '/internal, /Secrets' }).httpDeniedPaths).toEqual([
+      '/internal',
+      '/secrets',
+    ])
   })
 })
 

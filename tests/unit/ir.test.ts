@@ -25,8 +25,19 @@ describe('canonical JSON and workflow ids', () => {
 describe('compiler', () => {
   const wf = validateWorkflow({
     name: 'c',
-    nodes: [{ id: 's', type: 'noop' }, { id: 'a', type: 'noop' }, { id: 'b', type: 'noop', join: 'any' }, { id: 'j', type: 'noop', retry: { max_attempts: 3 } }],
-    edges: [{ from: 's', to: 'a' }, { from: 's', to: 'b' }, { from: 'a', to: 'j' }, { from: 'b', to: 'j' }, { from: 'j', to: 's', max_iterations: 2 }],
+    nodes: [
+      { id: 's', type: 'noop' },
+      { id: 'a', type: 'noop' },
+      { id: 'b', type: 'noop', join: 'any' },
+      { id: 'j', type: 'noop', retry: { max_attempts: 3 } },
+    ],
+    edges: [
+      { from: 's', to: 'a' },
+      { from: 's', to: 'b' },
+      { from: 'a', to: 'j' },
+      { from: 'b', to: 'j' },
+      { from: 'j', to: 's', max_iterations: 2 },
+    ],
   }).workflow as Workflow
   const ir = compileWorkflow(wf)
 

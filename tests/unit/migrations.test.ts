@@ -19,10 +19,17 @@ test('shipped migration files are unchanged, and every file is listed and embedd
   for await (const f of new Glob('sql/{migrations,sqlite}/*.sql').scan('.')) files.push(f)
   expect(files.sort()).toEqual(Object.keys(SHIPPED).sort())
   for (const [file, digest] of Object.entries(SHIPPED)) {
-    const actual = new Bun.CryptoHasher('sha256').update(await Bun.file(file).text()).digest('hex').slice(0, 16)
+    const actual = new Bun.CryptoHasher('sha256')
+      .update(await Bun.file(file).text())
+      .digest('hex')
+      .slice(0, 16)
     expect({ file, digest: actual }).toEqual({ file, digest })
   }
   expect(MIGRATIONS.map((m) => m.version as number)).toEqual(MIGRATIONS.map((_, i) => i + 1))
-  expect(SQLITE_MIGRATIONS.map((m) => m.version as number)).toEqual(SQLITE_MIGRATIONS.map((_, i) => i + 1))
-  expect(SQLITE_MIGRATIONS.map((m) => `sql/sqlite/${m.name}.sql`)).toEqual(files.filter((f) => f.startsWith('sql/sqlite/')).sort())
+  expect(SQLITE_MIGRATIONS.map((m) => m.version as number)).toEqual(
+    SQLITE_MIGRATIONS.map((_, i) => i + 1)
+  )
+  expect(SQLITE_MIGRATIONS.map((m) => `sql/sqlite/${m.name}.sql`)).toEqual(
+    files.filter((f) => f.startsWith('sql/sqlite/')).sort()
+  )
 })

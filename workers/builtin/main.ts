@@ -8,6 +8,13 @@ await runService('aob-builtin-worker', async (config) => {
   requireRedis('aob-builtin-worker', config)
   const kernel = createBusKernel(config)
   const services = startBuiltinWorker(kernel)
-  if (config.healthPort !== undefined) services.push(startHealthServer(kernel, { host: config.host, port: config.healthPort, service: 'aob-builtin-worker' }))
+  if (config.healthPort !== undefined)
+    services.push(
+      startHealthServer(kernel, {
+        host: config.host,
+        port: config.healthPort,
+        service: 'aob-builtin-worker',
+      })
+    )
   return { services, close: () => kernel.close() }
 })

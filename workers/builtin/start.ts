@@ -9,10 +9,23 @@ import type { Service } from '../../src/worker/consumer.ts'
 import { startWorker } from '../../src/worker/run-worker.ts'
 import { httpGuard, type WorkerKernel } from '../http/start.ts'
 
-export function startBuiltinWorker(kernel: WorkerKernel, opts: { fetch?: GuardedFetch } = {}): Service[] {
+export function startBuiltinWorker(
+  kernel: WorkerKernel,
+  opts: { fetch?: GuardedFetch } = {}
+): Service[] {
   const handlers = builtinHandlers(opts.fetch ?? httpGuard(kernel.config))
   const types = kernel.config.workerTypes ?? [...BUILTIN_TYPES]
   const unknown = types.filter((t) => !(t in handlers))
-  if (unknown.length) throw new ConfigError(`AOB_WORKER_TYPES: ${unknown.join(', ')} not served by this worker (it serves ${BUILTIN_TYPES.join(', ')})`)
-  return types.map((type) => startWorker(kernel, { type, handler: handlers[type], visibilityMs: kernel.config.visibilityMs, concurrency: kernel.config.concurrency }))
+  if (unknown.length)
+    throw new ConfigError(
+      `AOB_WORKER_TYPES: ${unknown.join(', ')} not served by this worker (it serves ${BUILTIN_TYPES.join(', ')})`
+    )
+  return types.map((type) =>
+    startWorker(kernel, {
+      type,
+      handler: handlers[type],
+      visibilityMs: kernel.config.visibilityMs,
+      concurrency: kernel.config.concurrency,
+    })
+  )
 }

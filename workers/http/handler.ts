@@ -5,5 +5,8 @@ import type { Handler } from '../../src/worker/run-worker.ts'
 
 export function createHttpHandler(fetcher: GuardedFetch): Handler {
   return (task, { signal }) =>
-    httpCall(fetcher, task.config as unknown as HttpCallSpec, { signal, idempotencyKey: `${task.run_id}:${task.node_id}:${task.iteration}` })
+    httpCall(fetcher, task.config as unknown as HttpCallSpec, {
+      signal,
+      idempotencyKey: `${task.run_id}:${task.node_id}:${task.iteration}`,
+    })
 }

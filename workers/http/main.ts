@@ -8,6 +8,13 @@ await runService('aob-http-worker', async (config) => {
   requireRedis('aob-http-worker', config)
   const kernel = createBusKernel(config)
   const services = startHttpWorker(kernel)
-  if (config.healthPort !== undefined) services.push(startHealthServer(kernel, { host: config.host, port: config.healthPort, service: 'aob-http-worker' }))
+  if (config.healthPort !== undefined)
+    services.push(
+      startHealthServer(kernel, {
+        host: config.host,
+        port: config.healthPort,
+        service: 'aob-http-worker',
+      })
+    )
   return { services, close: () => kernel.close() }
 })

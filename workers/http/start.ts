@@ -11,10 +11,26 @@ export type WorkerKernel = Pick<BusKernel, 'bus' | 'lanes' | 'log' | 'config'>
 
 /** The SSRF-guarded client, configured from the process config. */
 export function httpGuard(config: Config): GuardedFetch {
-  return createGuardedFetch({ policy: createPolicy({ allow: config.httpAllow, ports: config.httpPorts, deniedPaths: config.httpDeniedPaths }) })
+  return createGuardedFetch({
+    policy: createPolicy({
+      allow: config.httpAllow,
+      ports: config.httpPorts,
+      deniedPaths: config.httpDeniedPaths,
+    }),
+  })
 }
 
-export function startHttpWorker(kernel: WorkerKernel, opts: { fetch?: GuardedFetch } = {}): Service[] {
+export function startHttpWorker(
+  kernel: WorkerKernel,
+  opts: { fetch?: GuardedFetch } = {}
+): Service[] {
   const handler = createHttpHandler(opts.fetch ?? httpGuard(kernel.config))
-  return [startWorker(kernel, { type: 'http', handler, visibilityMs: kernel.config.visibilityMs, concurrency: kernel.config.concurrency })]
+  return [
+    startWorker(kernel, {
+      type: 'http',
+      handler,
+      visibilityMs: kernel.config.visibilityMs,
+      concurrency: kernel.config.concurrency,
+    }),
+  ]
 }

@@ -47,7 +47,12 @@ export function createMemoryBus(): Bus {
   const group = (t: Topic, name: string): Group => {
     let g = t.groups.get(name)
     if (!g) {
-      g = { queue: t.groups.size === 0 ? t.backlog : [], head: 0, pending: new Map(), waiters: new Set() }
+      g = {
+        queue: t.groups.size === 0 ? t.backlog : [],
+        head: 0,
+        pending: new Map(),
+        waiters: new Set(),
+      }
       t.backlog = []
       t.groups.set(name, g)
     }
@@ -112,7 +117,13 @@ export function createMemoryBus(): Bus {
       const g = group(topic(name), groupName)
       return g.queue.length - g.head + g.pending.size
     },
-    async reclaim<T>(name: string, groupName: string, consumer: string, minIdleMs: number, count: number) {
+    async reclaim<T>(
+      name: string,
+      groupName: string,
+      consumer: string,
+      minIdleMs: number,
+      count: number
+    ) {
       const g = group(topic(name), groupName)
       const now = Date.now()
       const out: Delivery<T>[] = []
@@ -159,7 +170,8 @@ export function createMemoryBus(): Bus {
       closed = true
       for (const t of timers) clearTimeout(t)
       timers.clear()
-      for (const t of topics.values()) for (const g of t.groups.values()) for (const wake of g.waiters) wake()
+      for (const t of topics.values())
+        for (const g of t.groups.values()) for (const wake of g.waiters) wake()
     },
   }
 }

@@ -9,14 +9,28 @@ export const SQLITE_MIGRATIONS = [
 ] as const
 
 /** Applies missing versions in one transaction (the file lock serialises processes). */
-export function migrateSqlite(db: Database, migrations: readonly { version: number; name: string; sql: string }[] = SQLITE_MIGRATIONS): void {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)')
+export function migrateSqlite(
+  db: Database,
+  migrations: readonly { version: number; name: string; sql: string }[] = SQLITE_MIGRATIONS
+): void {
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)'
+  )
   db.transaction(() => {
-    const done = new Set(db.query<{ version: number }, []>('SELECT version FROM schema_migrations').all().map((r) => r.version))
+    const done = new Set(
+      db
+        .query<{ version: number }, []>('SELECT version FROM schema_migrations')
+        .all()
+        .map((r) => r.version)
+    )
     for (const m of migrations) {
       if (done.has(m.version)) continue
       db.exec(m.sql)
-      db.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString())
+      db.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        m.version,
+        m.name,
+        new Date().toISOString()
+      )
     }
   }).immediate()
 }

@@ -6,8 +6,26 @@
 import { Database } from 'bun:sqlite'
 import { AobError, completionRecorded, ErrorCode } from '../../errors.ts'
 import type { RunId } from '../../ids.ts'
-import { completionsOf, nextRunRecord, TERMINAL_RUN_STATUSES, numberEvents, type NodeState, type PatchRecord, type RunEvent, type RunRecord, type RunState, type Transition } from '../../engine/state.ts'
-import type { NewRun, RunFilter, Store, StoredWorkflow, TagMove, TagRecord } from '../../ports/store.ts'
+import {
+  completionsOf,
+  nextRunRecord,
+  TERMINAL_RUN_STATUSES,
+  numberEvents,
+  type NodeState,
+  type PatchRecord,
+  type RunEvent,
+  type RunRecord,
+  type RunState,
+  type Transition,
+} from '../../engine/state.ts'
+import type {
+  NewRun,
+  RunFilter,
+  Store,
+  StoredWorkflow,
+  TagMove,
+  TagRecord,
+} from '../../ports/store.ts'
 import { migrateSqlite } from './sqlite-migrations.ts'
 import { BoundedMap } from '../../bounded-map.ts'
 import { checkTagExpectation } from '../../model/tags.ts'
@@ -23,41 +41,55 @@ export function createSqliteStore(path: string): Store {
   const q = (sql: string) => db.query<Row, any[]>(sql)
 
   const insertEvents = (run: RunRecord, t: Transition): RunEvent[] => {
-    const stmt = q('INSERT INTO events (run_id, seq, type, node_id, ts, data) VALUES (?, ?, ?, ?, ?, ?)')
+    const stmt = q(
+      'INSERT INTO events (run_id, seq, type, node_id, ts, data) VALUES (?, ?, ?, ?, ?, ?)'
+    )
     const events = numberEvents(run, t.events)
-    for (const ev of events) stmt.run(ev.run_id, ev.seq, ev.type, ev.node_id ?? null, ev.ts, JSON.stringify(ev.data))
+    for (const ev of events)
+      stmt.run(ev.run_id, ev.seq, ev.type, ev.node_id ?? null, ev.ts, JSON.stringify(ev.data))
     return events
   }
 
   const recordCompletions = (runId: RunId, t: Transition) => {
     const entries = completionsOf(t)
     if (entries.length === 0) return
-    const insert = q('INSERT INTO node_completions (run_id, node_id, iteration, epoch, status, committed_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
+    const insert = q(
+      'INSERT INTO node_completions (run_id, node_id, iteration, epoch, status, committed_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'
+    )
     const now = new Date().toISOString()
     for (const c of entries) {
-      if (insert.run(runId, c.node_id, c.iteration, c.epoch, c.status, now).changes === 0) throw completionRecorded(runId, c.node_id, c.iteration)
+      if (insert.run(runId, c.node_id, c.iteration, c.epoch, c.status, now).changes === 0)
+        throw completionRecorded(runId, c.node_id, c.iteration)
     }
   }
 
-  const applyTransition = (run: RunRecord, t: Transition): { run: RunRecord; events: RunEvent[] } => {
+  const applyTransition = (
+    run: RunRecord,
+    t: Transition
+  ): { run: RunRecord; events: RunEvent[] } => {
     recordCompletions(run.id, t)
     const events = insertEvents(run, t)
     const next = nextRunRecord(run, t, events.length)
-    q('UPDATE runs SET status = ?, record = ? WHERE id = ?').run(next.status, recordText(next), run.id)
+    q('UPDATE runs SET status = ?, record = ? WHERE id = ?').run(
+      next.status,
+      recordText(next),
+      run.id
+    )
     if (t.run.ir !== undefined) putIr(next)
-    if (t.dispatchPending) q('UPDATE runs SET dispatch_pending_at = ? WHERE id = ?').run(Date.now(), run.id)
-    const upsert = q('INSERT INTO run_nodes (run_id, node_id, state) VALUES (?, ?, ?) ON CONFLICT (run_id, node_id) DO UPDATE SET state = excluded.state')
+    if (t.dispatchPending)
+      q('UPDATE runs SET dispatch_pending_at = ? WHERE id = ?').run(Date.now(), run.id)
+    const upsert = q(
+      'INSERT INTO run_nodes (run_id, node_id, state) VALUES (?, ?, ?) ON CONFLICT (run_id, node_id) DO UPDATE SET state = excluded.state'
+    )
     const remove = q('DELETE FROM run_nodes WHERE run_id = ? AND node_id = ?')
     for (const [nodeId, state] of Object.entries(t.nodes)) {
       if (state === null) remove.run(run.id, nodeId)
       else upsert.run(run.id, nodeId, JSON.stringify(state))
     }
     if (t.patch) {
-      q('INSERT INTO patches (id, run_id, record) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET record = excluded.record').run(
-        t.patch.id,
-        run.id,
-        JSON.stringify(t.patch)
-      )
+      q(
+        'INSERT INTO patches (id, run_id, record) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET record = excluded.record'
+      ).run(t.patch.id, run.id, JSON.stringify(t.patch))
     }
     return { run: next, events }
   }
@@ -66,15 +98,23 @@ export function createSqliteStore(path: string): Store {
   const irs = new BoundedMap<string, Pick<RunRecord, 'document' | 'ir'>>(5_000)
   const putIr = (run: RunRecord) => {
     // Not cached here: the transaction may still roll back (the cache fills on first read).
-    q('INSERT INTO run_irs (run_id, ir_version, document, ir) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(run.id, run.ir_version, JSON.stringify(run.document), JSON.stringify(run.ir))
+    q(
+      'INSERT INTO run_irs (run_id, ir_version, document, ir) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'
+    ).run(run.id, run.ir_version, JSON.stringify(run.document), JSON.stringify(run.ir))
   }
   const toRecord = (text: string): RunRecord => {
     const rest = JSON.parse(text) as Omit<RunRecord, 'document' | 'ir'>
     const key = `${rest.id}:${rest.ir_version}`
     let ir = irs.get(key)
     if (!ir) {
-      const row = q('SELECT document, ir FROM run_irs WHERE run_id = ? AND ir_version = ?').get(rest.id, rest.ir_version)
-      ir = { document: JSON.parse(row?.document as string), ir: reviveIr(JSON.parse(row?.ir as string)) }
+      const row = q('SELECT document, ir FROM run_irs WHERE run_id = ? AND ir_version = ?').get(
+        rest.id,
+        rest.ir_version
+      )
+      ir = {
+        document: JSON.parse(row?.document as string),
+        ir: reviveIr(JSON.parse(row?.ir as string)),
+      }
       irs.set(key, ir)
     }
     return { ...rest, ...ir } as RunRecord
@@ -88,18 +128,16 @@ export function createSqliteStore(path: string): Store {
     const { run } = input
     if (run.idempotency_key) {
       const row = q('SELECT record FROM runs WHERE idempotency_key = ?').get(run.idempotency_key)
-      if (row) return { run: toRecord(row.record as string), created: false, events: [] as RunEvent[] }
+      if (row)
+        return { run: toRecord(row.record as string), created: false, events: [] as RunEvent[] }
     }
-    q('INSERT INTO runs (id, workflow_id, status, idempotency_key, record) VALUES (?, ?, ?, ?, ?)').run(
-      run.id,
-      run.workflow_id,
-      run.status,
-      run.idempotency_key,
-      recordText(run)
-    )
+    q(
+      'INSERT INTO runs (id, workflow_id, status, idempotency_key, record) VALUES (?, ?, ?, ?, ?)'
+    ).run(run.id, run.workflow_id, run.status, run.idempotency_key, recordText(run))
     putIr(run)
     const insert = q('INSERT INTO run_nodes (run_id, node_id, state) VALUES (?, ?, ?)')
-    for (const [nodeId, state] of Object.entries(input.nodes)) insert.run(run.id, nodeId, JSON.stringify(state))
+    for (const [nodeId, state] of Object.entries(input.nodes))
+      insert.run(run.id, nodeId, JSON.stringify(state))
     const applied = applyTransition(run, first)
     return { run: applied.run, created: true, events: applied.events }
   })
@@ -108,21 +146,39 @@ export function createSqliteStore(path: string): Store {
     const run = getRunRecord(id)
     if (!run) throw new AobError(ErrorCode.RunNotFound, `run ${id} not found`)
     if (run.version !== expectedVersion) {
-      throw new AobError(ErrorCode.VersionConflict, `run ${id} is at version ${run.version}, expected ${expectedVersion}`)
+      throw new AobError(
+        ErrorCode.VersionConflict,
+        `run ${id} is at version ${run.version}, expected ${expectedVersion}`
+      )
     }
     return applyTransition(run, t).events
   })
 
-  const moveTagTx = db.transaction((name: string, workflowId: string, expect: string | null | undefined): TagMove => {
-    const current = q('SELECT workflow_id, updated_at FROM tags WHERE name = ?').get(name)
-    const currentId = (current?.workflow_id as string | undefined) ?? null
-    checkTagExpectation(name, currentId, expect)
-    const now = new Date().toISOString()
-    if (currentId === workflowId) return { name, workflow_id: workflowId, previous_id: currentId, moved_at: current?.updated_at as string }
-    q('INSERT INTO tags (name, workflow_id, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET workflow_id = excluded.workflow_id, updated_at = excluded.updated_at').run(name, workflowId, now)
-    q('INSERT INTO tag_moves (name, workflow_id, previous_id, moved_at) VALUES (?, ?, ?, ?)').run(name, workflowId, currentId, now)
-    return { name, workflow_id: workflowId, previous_id: currentId, moved_at: now }
-  })
+  const moveTagTx = db.transaction(
+    (name: string, workflowId: string, expect: string | null | undefined): TagMove => {
+      const current = q('SELECT workflow_id, updated_at FROM tags WHERE name = ?').get(name)
+      const currentId = (current?.workflow_id as string | undefined) ?? null
+      checkTagExpectation(name, currentId, expect)
+      const now = new Date().toISOString()
+      if (currentId === workflowId)
+        return {
+          name,
+          workflow_id: workflowId,
+          previous_id: currentId,
+          moved_at: current?.updated_at as string,
+        }
+      q(
+        'INSERT INTO tags (name, workflow_id, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET workflow_id = excluded.workflow_id, updated_at = excluded.updated_at'
+      ).run(name, workflowId, now)
+      q('INSERT INTO tag_moves (name, workflow_id, previous_id, moved_at) VALUES (?, ?, ?, ?)').run(
+        name,
+        workflowId,
+        currentId,
+        now
+      )
+      return { name, workflow_id: workflowId, previous_id: currentId, moved_at: now }
+    }
+  )
 
   const toWorkflow = (r: Row): StoredWorkflow => ({
     id: r.id as string,
@@ -130,16 +186,17 @@ export function createSqliteStore(path: string): Store {
     document: JSON.parse(r.document as string),
     created_at: r.created_at as string,
   })
-  const toTag = (r: Row): TagRecord => ({ name: r.name as string, workflow_id: r.workflow_id as string, updated_at: r.updated_at as string })
+  const toTag = (r: Row): TagRecord => ({
+    name: r.name as string,
+    workflow_id: r.workflow_id as string,
+    updated_at: r.updated_at as string,
+  })
 
   return {
     async putWorkflow(wf) {
-      const res = q('INSERT INTO workflows (id, name, document, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING').run(
-        wf.id,
-        wf.name,
-        JSON.stringify(wf.document),
-        wf.created_at
-      )
+      const res = q(
+        'INSERT INTO workflows (id, name, document, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING'
+      ).run(wf.id, wf.name, JSON.stringify(wf.document), wf.created_at)
       return { created: res.changes > 0 }
     },
     async getWorkflow(id) {
@@ -148,7 +205,10 @@ export function createSqliteStore(path: string): Store {
     },
     async listWorkflows({ limit, name }) {
       const rows = name
-        ? q('SELECT * FROM workflows WHERE name = ? ORDER BY created_at DESC, id LIMIT ?').all(name, limit)
+        ? q('SELECT * FROM workflows WHERE name = ? ORDER BY created_at DESC, id LIMIT ?').all(
+            name,
+            limit
+          )
         : q('SELECT * FROM workflows ORDER BY created_at DESC, id LIMIT ?').all(limit)
       return rows.map(toWorkflow)
     },
@@ -163,9 +223,16 @@ export function createSqliteStore(path: string): Store {
       return q('SELECT * FROM tags ORDER BY name').all().map(toTag)
     },
     async tagHistory(name) {
-      return q('SELECT name, workflow_id, previous_id, moved_at FROM tag_moves WHERE name = ? ORDER BY id DESC')
+      return q(
+        'SELECT name, workflow_id, previous_id, moved_at FROM tag_moves WHERE name = ? ORDER BY id DESC'
+      )
         .all(name)
-        .map((r) => ({ name: r.name as string, workflow_id: r.workflow_id as string, previous_id: r.previous_id as string | null, moved_at: r.moved_at as string }))
+        .map((r) => ({
+          name: r.name as string,
+          workflow_id: r.workflow_id as string,
+          previous_id: r.previous_id as string | null,
+          moved_at: r.moved_at as string,
+        }))
     },
     async createRun(input, first) {
       return createRunTx.immediate(input, first)
@@ -192,28 +259,46 @@ export function createSqliteStore(path: string): Store {
       const where = used.map(([clause]) => clause)
       const args = used.map(([, value]) => value as string)
       const sql = `SELECT record FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`
-      return q(sql).all(...args, f.limit).map((r) => toRecord(r.record as string))
+      return q(sql)
+        .all(...args, f.limit)
+        .map((r) => toRecord(r.record as string))
     },
     async listActiveRuns() {
-      return q(`SELECT id FROM runs WHERE status NOT IN (${TERMINAL_RUN_STATUSES.map(() => '?').join(', ')}) ORDER BY id`).all(...TERMINAL_RUN_STATUSES).map((r) => r.id as RunId)
+      return q(
+        `SELECT id FROM runs WHERE status NOT IN (${TERMINAL_RUN_STATUSES.map(() => '?').join(', ')}) ORDER BY id`
+      )
+        .all(...TERMINAL_RUN_STATUSES)
+        .map((r) => r.id as RunId)
     },
     async readEvents(id, after, limit) {
       return q('SELECT * FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?')
         .all(id, after, limit)
         .map((r) => {
-          const ev: RunEvent = { seq: r.seq as number, run_id: id, type: r.type as RunEvent['type'], ts: r.ts as string, data: JSON.parse(r.data as string) }
+          const ev: RunEvent = {
+            seq: r.seq as number,
+            run_id: id,
+            type: r.type as RunEvent['type'],
+            ts: r.ts as string,
+            data: JSON.parse(r.data as string),
+          }
           if (r.node_id !== null) ev.node_id = r.node_id as string
           return ev
         })
     },
     async listDispatchPending(olderThanMs) {
-      return q('SELECT id FROM runs WHERE dispatch_pending_at IS NOT NULL AND dispatch_pending_at < ? ORDER BY id').all(Date.now() - olderThanMs).map((r) => r.id as RunId)
+      return q(
+        'SELECT id FROM runs WHERE dispatch_pending_at IS NOT NULL AND dispatch_pending_at < ? ORDER BY id'
+      )
+        .all(Date.now() - olderThanMs)
+        .map((r) => r.id as RunId)
     },
     async clearDispatchPending(id) {
       q('UPDATE runs SET dispatch_pending_at = NULL WHERE id = ?').run(id)
     },
     async listPatches(runId) {
-      return q('SELECT record FROM patches WHERE run_id = ? ORDER BY id').all(runId).map((r) => JSON.parse(r.record as string) as PatchRecord)
+      return q('SELECT record FROM patches WHERE run_id = ? ORDER BY id')
+        .all(runId)
+        .map((r) => JSON.parse(r.record as string) as PatchRecord)
     },
     async getPatch(id) {
       const row = q('SELECT record FROM patches WHERE id = ?').get(id)
@@ -223,7 +308,9 @@ export function createSqliteStore(path: string): Store {
       q('INSERT INTO blobs (ref, data) VALUES (?, ?) ON CONFLICT (ref) DO NOTHING').run(ref, data)
     },
     async getBlob(ref) {
-      return (q('SELECT data FROM blobs WHERE ref = ?').get(ref)?.data as string | undefined) ?? null
+      return (
+        (q('SELECT data FROM blobs WHERE ref = ?').get(ref)?.data as string | undefined) ?? null
+      )
     },
     async ping() {
       q('SELECT 1').get()

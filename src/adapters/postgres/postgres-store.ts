@@ -10,7 +10,15 @@ import { AobError, completionRecorded, ErrorCode } from '../../errors.ts'
 import type { RunId } from '../../ids.ts'
 import type { Ir } from '../../model/ir.ts'
 import type { Workflow } from '../../model/workflow.ts'
-import { completionsOf, numberEvents, type NodeState, type PatchRecord, type RunEvent, type RunRecord, type Transition } from '../../engine/state.ts'
+import {
+  completionsOf,
+  numberEvents,
+  type NodeState,
+  type PatchRecord,
+  type RunEvent,
+  type RunRecord,
+  type Transition,
+} from '../../engine/state.ts'
 import type { Store, StoredWorkflow, TagMove, TagRecord } from '../../ports/store.ts'
 import { BoundedMap } from '../../bounded-map.ts'
 import { checkTagExpectation } from '../../model/tags.ts'
@@ -25,7 +33,10 @@ export interface PostgresStoreOptions {
 
 const IR_CACHE_LIMIT = 5_000
 
-export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}): Store & { sql: Sql } {
+export function createPostgresStore(
+  url: string,
+  opts: PostgresStoreOptions = {}
+): Store & { sql: Sql } {
   const sql = postgres(url, {
     max: opts.max ?? 10,
     idle_timeout: 60,
@@ -40,8 +51,14 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
     const key = `${runId}:${irVersion}`
     const hit = irCache.get(key)
     if (hit) return hit
-    const [row] = await sql<{ document: Workflow; ir: Ir }[]>`SELECT document, ir FROM run_irs WHERE run_id = ${runId} AND ir_version = ${irVersion}`
-    if (!row) throw new AobError(ErrorCode.Internal, `[aob] [postgres-store] run ${runId} has no IR version ${irVersion}`)
+    const [row] = await sql<
+      { document: Workflow; ir: Ir }[]
+    >`SELECT document, ir FROM run_irs WHERE run_id = ${runId} AND ir_version = ${irVersion}`
+    if (!row)
+      throw new AobError(
+        ErrorCode.Internal,
+        `[aob] [postgres-store] run ${runId} has no IR version ${irVersion}`
+      )
     const version = { document: row.document, ir: reviveIr(row.ir) }
     irCache.set(key, version)
     return version
@@ -49,7 +66,19 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
 
   const toRecord = async (row: RunRow): Promise<RunRecord> => {
     const { document, ir } = await versionOf(row.id, row.ir_version)
-    return { ...row.record, id: row.id as RunId, workflow_id: row.workflow_id, status: row.status, idempotency_key: row.idempotency_key, version: row.version, last_seq: row.last_seq, ir_version: row.ir_version, updated_at: iso(row.updated_at), document, ir } as RunRecord
+    return {
+      ...row.record,
+      id: row.id as RunId,
+      workflow_id: row.workflow_id,
+      status: row.status,
+      idempotency_key: row.idempotency_key,
+      version: row.version,
+      last_seq: row.last_seq,
+      ir_version: row.ir_version,
+      updated_at: iso(row.updated_at),
+      document,
+      ir,
+    } as RunRecord
   }
 
   /** The function's item for `t` on top of `run`, and the events it numbers. */
@@ -84,14 +113,28 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
   }
 
   const runBatch = async (items: unknown[]): Promise<string[]> => {
-    const [row] = await sql<{ statuses: string[] }[]>`SELECT aob_commit_transitions(${sql.json(items as never)}) AS statuses`
+    const [row] = await sql<
+      { statuses: string[] }[]
+    >`SELECT aob_commit_transitions(${sql.json(items as never)}) AS statuses`
     return row.statuses
   }
 
-  const settle = (status: string, run: RunRecord, prepared: ReturnType<typeof itemOf>): RunEvent[] => {
-    if (status === 'conflict') throw new AobError(ErrorCode.VersionConflict, `run ${run.id} moved past version ${run.version}`)
+  const settle = (
+    status: string,
+    run: RunRecord,
+    prepared: ReturnType<typeof itemOf>
+  ): RunEvent[] => {
+    if (status === 'conflict')
+      throw new AobError(
+        ErrorCode.VersionConflict,
+        `run ${run.id} moved past version ${run.version}`
+      )
     if (status === 'missing') throw new AobError(ErrorCode.RunNotFound, `run ${run.id} not found`)
-    if (prepared.irChanged) irCache.set(`${run.id}:${prepared.next.ir_version}`, { document: prepared.next.document, ir: prepared.next.ir })
+    if (prepared.irChanged)
+      irCache.set(`${run.id}:${prepared.next.ir_version}`, {
+        document: prepared.next.document,
+        ir: prepared.next.ir,
+      })
     return prepared.events
   }
 
@@ -125,7 +168,12 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
       // either commits or gets its own error.
       const fail = (w: Waiting, err: unknown) => w.reject(ledgerError(err, w.run.id))
       if (batch.length === 1) fail(batch[0], e)
-      else for (const w of batch) runBatch([w.prepared.item]).then(([st]) => w.resolve(settle(st, w.run, w.prepared)), (err) => fail(w, err))
+      else
+        for (const w of batch)
+          runBatch([w.prepared.item]).then(
+            ([st]) => w.resolve(settle(st, w.run, w.prepared)),
+            (err) => fail(w, err)
+          )
     } finally {
       inFlight--
       void flush()
@@ -140,7 +188,8 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
   return {
     sql,
     async putWorkflow(wf) {
-      const rows = await sql`INSERT INTO workflows (id, name, document, created_at) VALUES (${wf.id}, ${wf.name}, ${sql.json(wf.document as never)}, ${wf.created_at}) ON CONFLICT (id) DO NOTHING RETURNING id`
+      const rows =
+        await sql`INSERT INTO workflows (id, name, document, created_at) VALUES (${wf.id}, ${wf.name}, ${sql.json(wf.document as never)}, ${wf.created_at}) ON CONFLICT (id) DO NOTHING RETURNING id`
       return { created: rows.length > 0 }
     },
     async getWorkflow(id) {
@@ -149,22 +198,39 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
     },
     async listWorkflows({ limit, name }) {
       const rows = name
-        ? await sql<WorkflowRow[]>`SELECT * FROM workflows WHERE name = ${name} ORDER BY created_at DESC, id LIMIT ${limit}`
-        : await sql<WorkflowRow[]>`SELECT * FROM workflows ORDER BY created_at DESC, id LIMIT ${limit}`
+        ? await sql<
+            WorkflowRow[]
+          >`SELECT * FROM workflows WHERE name = ${name} ORDER BY created_at DESC, id LIMIT ${limit}`
+        : await sql<
+            WorkflowRow[]
+          >`SELECT * FROM workflows ORDER BY created_at DESC, id LIMIT ${limit}`
       return rows.map(toWorkflow)
     },
     async moveTag(name, workflowId, expect) {
       return sql.begin(async (tx) => {
         // One mover of a tag at a time, whether or not the tag exists yet.
         await tx`SELECT pg_advisory_xact_lock(hashtext(${`aob.tag.${name}`}))`
-        const [locked] = await tx<{ workflow_id: string; updated_at: Date }[]>`SELECT workflow_id, updated_at FROM tags WHERE name = ${name}`
+        const [locked] = await tx<
+          { workflow_id: string; updated_at: Date }[]
+        >`SELECT workflow_id, updated_at FROM tags WHERE name = ${name}`
         const currentId = locked?.workflow_id ?? null
         checkTagExpectation(name, currentId, expect)
-        if (currentId === workflowId) return { name, workflow_id: workflowId, previous_id: currentId, moved_at: iso(locked!.updated_at) } satisfies TagMove
+        if (currentId === workflowId)
+          return {
+            name,
+            workflow_id: workflowId,
+            previous_id: currentId,
+            moved_at: iso(locked!.updated_at),
+          } satisfies TagMove
         const now = new Date().toISOString()
         await tx`INSERT INTO tags (name, workflow_id, updated_at) VALUES (${name}, ${workflowId}, ${now}) ON CONFLICT (name) DO UPDATE SET workflow_id = EXCLUDED.workflow_id, updated_at = EXCLUDED.updated_at`
         await tx`INSERT INTO tag_moves (name, workflow_id, previous_id, moved_at) VALUES (${name}, ${workflowId}, ${currentId}, ${now})`
-        return { name, workflow_id: workflowId, previous_id: currentId, moved_at: now } satisfies TagMove
+        return {
+          name,
+          workflow_id: workflowId,
+          previous_id: currentId,
+          moved_at: now,
+        } satisfies TagMove
       }) as Promise<TagMove>
     },
     async getTag(name) {
@@ -175,19 +241,46 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
       return (await sql<TagRow[]>`SELECT * FROM tags ORDER BY name`).map(toTag)
     },
     async tagHistory(name) {
-      const rows = await sql<{ name: string; workflow_id: string; previous_id: string | null; moved_at: Date }[]>`SELECT name, workflow_id, previous_id, moved_at FROM tag_moves WHERE name = ${name} ORDER BY id DESC`
-      return rows.map((r) => ({ name: r.name, workflow_id: r.workflow_id, previous_id: r.previous_id, moved_at: iso(r.moved_at) }))
+      const rows = await sql<
+        { name: string; workflow_id: string; previous_id: string | null; moved_at: Date }[]
+      >`SELECT name, workflow_id, previous_id, moved_at FROM tag_moves WHERE name = ${name} ORDER BY id DESC`
+      return rows.map((r) => ({
+        name: r.name,
+        workflow_id: r.workflow_id,
+        previous_id: r.previous_id,
+        moved_at: iso(r.moved_at),
+      }))
     },
     async createRun({ run, nodes }, first) {
       const prepared = itemOf(run, first)
-      const row = { id: run.id, workflow_id: run.workflow_id, status: run.status, idempotency_key: run.idempotency_key, version: run.version, last_seq: run.last_seq, ir_version: run.ir_version, record: recordColumns(run) }
-      const [{ existing }] = await sql<{ existing: string | null }[]>`SELECT aob_create_run(${sql.json(row as never)}, ${sql.json(run.document as never)}, ${sql.json(run.ir as never)}, ${sql.json(nodes as never)}, ${sql.json(prepared.item as never)}) AS existing`
+      const row = {
+        id: run.id,
+        workflow_id: run.workflow_id,
+        status: run.status,
+        idempotency_key: run.idempotency_key,
+        version: run.version,
+        last_seq: run.last_seq,
+        ir_version: run.ir_version,
+        record: recordColumns(run),
+      }
+      const [{ existing }] = await sql<
+        { existing: string | null }[]
+      >`SELECT aob_create_run(${sql.json(row as never)}, ${sql.json(run.document as never)}, ${sql.json(run.ir as never)}, ${sql.json(nodes as never)}, ${sql.json(prepared.item as never)}) AS existing`
       if (existing) {
         const [found] = await sql<RunRow[]>`SELECT * FROM runs WHERE id = ${existing}`
         return { run: await toRecord(found), created: false, events: [] }
       }
       irCache.set(`${run.id}:${run.ir_version}`, { document: run.document, ir: run.ir })
-      return { run: { ...run, ...first.run, version: run.version + 1, last_seq: run.last_seq + prepared.events.length }, created: true, events: prepared.events }
+      return {
+        run: {
+          ...run,
+          ...first.run,
+          version: run.version + 1,
+          last_seq: run.last_seq + prepared.events.length,
+        },
+        created: true,
+        events: prepared.events,
+      }
     },
     async loadRun(id) {
       const [row] = await sql<(RunRow & { nodes: Record<string, NodeState> | null })[]>`
@@ -209,26 +302,51 @@ export function createPostgresStore(url: string, opts: PostgresStoreOptions = {}
     },
     async listActiveRuns() {
       // Written out (not bound) so that the partial index runs_active serves it.
-      const rows = await sql<{ id: RunId }[]>`SELECT id FROM runs WHERE status NOT IN ('succeeded', 'failed', 'cancelled') ORDER BY id`
+      const rows = await sql<
+        { id: RunId }[]
+      >`SELECT id FROM runs WHERE status NOT IN ('succeeded', 'failed', 'cancelled') ORDER BY id`
       return rows.map((r) => r.id)
     },
     async readEvents(id, after, limit) {
-      const rows = await sql<{ seq: number; type: RunEvent['type']; node_id: string | null; ts: Date; data: Record<string, unknown> }[]>`
+      const rows = await sql<
+        {
+          seq: number
+          type: RunEvent['type']
+          node_id: string | null
+          ts: Date
+          data: Record<string, unknown>
+        }[]
+      >`
         SELECT seq, type, node_id, ts, data FROM events WHERE run_id = ${id} AND seq > ${after} ORDER BY seq LIMIT ${limit}`
-      return rows.map((r) => ({ seq: r.seq, run_id: id, type: r.type, ts: iso(r.ts), data: r.data, ...(r.node_id !== null ? { node_id: r.node_id } : {}) }))
+      return rows.map((r) => ({
+        seq: r.seq,
+        run_id: id,
+        type: r.type,
+        ts: iso(r.ts),
+        data: r.data,
+        ...(r.node_id !== null ? { node_id: r.node_id } : {}),
+      }))
     },
     async listDispatchPending(olderThanMs) {
-      const rows = await sql<{ id: RunId }[]>`SELECT id FROM runs WHERE dispatch_pending_at IS NOT NULL AND dispatch_pending_at < now() - ${olderThanMs} * interval '1 millisecond' ORDER BY id`
+      const rows = await sql<
+        { id: RunId }[]
+      >`SELECT id FROM runs WHERE dispatch_pending_at IS NOT NULL AND dispatch_pending_at < now() - ${olderThanMs} * interval '1 millisecond' ORDER BY id`
       return rows.map((r) => r.id)
     },
     async clearDispatchPending(id) {
       await sql`UPDATE runs SET dispatch_pending_at = NULL WHERE id = ${id}`
     },
     async listPatches(runId) {
-      return (await sql<{ record: PatchRecord }[]>`SELECT record FROM patches WHERE run_id = ${runId} ORDER BY id`).map((r) => r.record)
+      return (
+        await sql<
+          { record: PatchRecord }[]
+        >`SELECT record FROM patches WHERE run_id = ${runId} ORDER BY id`
+      ).map((r) => r.record)
     },
     async getPatch(id) {
-      const [row] = await sql<{ record: PatchRecord }[]>`SELECT record FROM patches WHERE id = ${id}`
+      const [row] = await sql<
+        { record: PatchRecord }[]
+      >`SELECT record FROM patches WHERE id = ${id}`
       return row?.record ?? null
     },
     async putBlob(ref, data) {
@@ -275,12 +393,23 @@ interface TagRow {
 
 /** Whether `t` changes a field kept in the record column. */
 function recordChanged(t: Transition): boolean {
-  return Object.keys(t.run).some((k) => k !== 'status' && k !== 'ir_version' && k !== 'document' && k !== 'ir')
+  return Object.keys(t.run).some(
+    (k) => k !== 'status' && k !== 'ir_version' && k !== 'document' && k !== 'ir'
+  )
 }
 
 /** The run record without what has columns or lives in run_irs. */
 function recordColumns(run: RunRecord): Partial<RunRecord> {
-  const { document: _d, ir: _i, version: _v, last_seq: _l, status: _s, ir_version: _iv, updated_at: _u, ...rest } = run
+  const {
+    document: _d,
+    ir: _i,
+    version: _v,
+    last_seq: _l,
+    status: _s,
+    ir_version: _iv,
+    updated_at: _u,
+    ...rest
+  } = run
   return rest
 }
 
@@ -299,7 +428,13 @@ function toTag(r: TagRow): TagRecord {
 /** A completion committed twice surfaces as the Store contract's error, not the driver's. */
 function ledgerError(e: unknown, runId: string): unknown {
   const err = e as { code?: string; constraint_name?: string; detail?: string }
-  if (err?.code !== '23505' || !String(err.constraint_name ?? err.detail ?? '').includes('node_completions')) return e
-  const m = /\(run_id, node_id, iteration\)=\(([^,]+), ([^,]+), (\d+)\)/.exec(String(err.detail ?? ''))
+  if (
+    err?.code !== '23505' ||
+    !String(err.constraint_name ?? err.detail ?? '').includes('node_completions')
+  )
+    return e
+  const m = /\(run_id, node_id, iteration\)=\(([^,]+), ([^,]+), (\d+)\)/.exec(
+    String(err.detail ?? '')
+  )
   return completionRecorded(runId, m?.[2] ?? '?', Number(m?.[3] ?? 0))
 }

@@ -25,7 +25,9 @@ export function createRedisBus(url: string, opts: RedisBusOptions = {}): Bus {
   const keys = redisKeys(opts.prefix ?? '')
   // Auto-pipelining batches the commands one tick issues into one write (the profile showed
   // socket writes dominating); blocking reads never run on this connection.
-  const main = registerScripts(new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 3, enableAutoPipelining: true }))
+  const main = registerScripts(
+    new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 3, enableAutoPipelining: true })
+  )
   main.on('error', () => {}) // reconnects by itself; callers see their commands fail
   const readers = new Map<string, Redis>()
   const groups = new Set<string>()
@@ -55,7 +57,11 @@ export function createRedisBus(url: string, opts: RedisBusOptions = {}): Bus {
         },
         (e) => {
           // Retries of this topic wait while this fails: say so once per outage.
-          if (!failing) opts.log?.error({ err: e, topic }, 'cannot promote delayed messages (retries are held back)')
+          if (!failing)
+            opts.log?.error(
+              { err: e, topic },
+              'cannot promote delayed messages (retries are held back)'
+            )
           failing = true
         }
       )
@@ -81,7 +87,8 @@ export function createRedisBus(url: string, opts: RedisBusOptions = {}): Bus {
     async publish(topic, msg, o) {
       const body = JSON.stringify(msg)
       const delay = o?.delayMs ?? 0
-      if (delay > 0) await main.scheduleDelayed(keys.delayed(topic), delay, `${crypto.randomUUID()}|${body}`)
+      if (delay > 0)
+        await main.scheduleDelayed(keys.delayed(topic), delay, `${crypto.randomUUID()}|${body}`)
       else await main.xadd(keys.stream(topic), '*', 'body', body)
     },
     async consume<T>(topic: string, group: string, consumer: string, o: ConsumeOptions) {
@@ -92,7 +99,9 @@ export function createRedisBus(url: string, opts: RedisBusOptions = {}): Bus {
       args.push('STREAMS', keys.stream(topic), '>')
       let res: [string, StreamEntry[]][] | null
       try {
-        res = (await (reader(topic, group, consumer) as any).xreadgroup(...args)) as [string, StreamEntry[]][] | null
+        res = (await (reader(topic, group, consumer) as any).xreadgroup(...args)) as
+          | [string, StreamEntry[]][]
+          | null
       } catch (e) {
         if (String((e as Error).message).includes('NOGROUP')) {
           // Redis lost the group (restart without persistence, FLUSHALL): make it again.
@@ -118,17 +127,43 @@ export function createRedisBus(url: string, opts: RedisBusOptions = {}): Bus {
         const lag = info.get('lag')
         const pending = Number(info.get('pending') ?? 0)
         // lag is nil when Redis cannot tell (entries deleted mid-stream): count the whole stream then.
-        return pending + (lag === null || lag === undefined ? Number(await main.xlen(keys.stream(topic))) : Number(lag))
+        return (
+          pending +
+          (lag === null || lag === undefined
+            ? Number(await main.xlen(keys.stream(topic)))
+            : Number(lag))
+        )
       }
       return 0
     },
-    async reclaim<T>(topic: string, group: string, consumer: string, minIdleMs: number, count: number) {
+    async reclaim<T>(
+      topic: string,
+      group: string,
+      consumer: string,
+      minIdleMs: number,
+      count: number
+    ) {
       await ensureGroup(topic, group)
       const key = keys.stream(topic)
-      const [, entries] = (await main.xautoclaim(key, group, consumer, minIdleMs, '0-0', 'COUNT', count)) as [string, (StreamEntry | null)[], string[]]
+      const [, entries] = (await main.xautoclaim(
+        key,
+        group,
+        consumer,
+        minIdleMs,
+        '0-0',
+        'COUNT',
+        count
+      )) as [string, (StreamEntry | null)[], string[]]
       const live = entries.filter((e): e is StreamEntry => Array.isArray(e) && Array.isArray(e[1]))
       if (live.length === 0) return []
-      const pending = (await main.xpending(key, group, live[0][0], live[live.length - 1][0], live.length * 2, consumer)) as [string, string, number, number][]
+      const pending = (await main.xpending(
+        key,
+        group,
+        live[0][0],
+        live[live.length - 1][0],
+        live.length * 2,
+        consumer
+      )) as [string, string, number, number][]
       const counts = new Map(pending.map(([id, , , n]) => [id, n]))
       return live.map((e) => toDelivery<T>(e, counts.get(e[0]) ?? 2))
     },

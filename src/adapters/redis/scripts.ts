@@ -17,6 +17,7 @@ export type ScriptedRedis = Redis & {
 }
 
 export function registerScripts(redis: Redis): ScriptedRedis {
-  for (const [name, s] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: s.keys, lua: s.lua })
+  for (const [name, s] of Object.entries(SCRIPTS))
+    redis.defineCommand(name, { numberOfKeys: s.keys, lua: s.lua })
   return redis as ScriptedRedis
 }

@@ -21,7 +21,8 @@ export function eventRoutes(kernel: Kernel, opts: EventRouteOptions) {
   const { store } = kernel
   const app = new Hono<AuthEnv>()
   const checkRun = async (raw: string): Promise<RunId> => {
-    if (!isRunId(raw) || !(await store.loadRun(raw))) throw new AobError(ErrorCode.RunNotFound, `run ${raw} not found`)
+    if (!isRunId(raw) || !(await store.loadRun(raw)))
+      throw new AobError(ErrorCode.RunNotFound, `run ${raw} not found`)
     return raw
   }
 
@@ -35,12 +36,22 @@ export function eventRoutes(kernel: Kernel, opts: EventRouteOptions) {
 
   app.get('/runs/:id/events/stream', async (c) => {
     const id = await checkRun(c.req.param('id'))
-    const after = intParam(c.req.header('last-event-id') ?? c.req.query('after'), 'Last-Event-ID', 0, 0, Number.MAX_SAFE_INTEGER)
+    const after = intParam(
+      c.req.header('last-event-id') ?? c.req.query('after'),
+      'Last-Event-ID',
+      0,
+      0,
+      Number.MAX_SAFE_INTEGER
+    )
     return streamSSE(c, async (stream) => {
       const aborted = new AbortController()
       stream.onAbort(() => aborted.abort())
-      for await (const ev of followRunEvents(kernel, id, after, { idleMs: opts.keepAliveMs, signal: aborted.signal })) {
-        if (ev) await stream.writeSSE({ id: String(ev.seq), event: ev.type, data: JSON.stringify(ev) })
+      for await (const ev of followRunEvents(kernel, id, after, {
+        idleMs: opts.keepAliveMs,
+        signal: aborted.signal,
+      })) {
+        if (ev)
+          await stream.writeSSE({ id: String(ev.seq), event: ev.type, data: JSON.stringify(ev) })
         else await stream.write(': keep-alive\n\n')
       }
     })

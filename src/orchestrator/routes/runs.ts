@@ -19,14 +19,22 @@ import { intParam, parseBody, readJson } from '../request.ts'
 import { patchView, runSummary, runView } from '../views.ts'
 
 const CreateRunBody = strictObject({
-  workflow: v.union([v.pipe(v.string(), v.minLength(1), v.maxLength(200)), v.custom<Record<string, unknown>>(isJsonObject)], 'must be a workflow id, a tag name, or a workflow document'),
+  workflow: v.union(
+    [
+      v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+      v.custom<Record<string, unknown>>(isJsonObject),
+    ],
+    'must be a workflow id, a tag name, or a workflow document'
+  ),
   // The document itself is checked by the one validation path every document takes (storeWorkflow).,
   input: v.optional(v.unknown()),
   idempotency_key: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(255))),
 })
 const CancelBody = strictObject({ reason: v.optional(v.pipe(v.string(), v.maxLength(2000))) })
 const DecideBody = strictObject({ reason: v.optional(v.pipe(v.string(), v.maxLength(2000))) })
-const ReplayBody = strictObject({ from: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))) })
+const ReplayBody = strictObject({
+  from: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
+})
 
 export function runRoutes(kernel: Kernel) {
   const { store, config } = kernel
@@ -50,33 +58,61 @@ export function runRoutes(kernel: Kernel) {
       const wf = await resolveWorkflow(kernel, body.workflow)
       workflowId = wf.id
       const checked = validateWorkflow(wf.document, config.limits)
-      if (!checked.valid) throw new AobError(ErrorCode.InvalidWorkflow, `stored workflow ${wf.id} no longer validates`, checked.errors)
+      if (!checked.valid)
+        throw new AobError(
+          ErrorCode.InvalidWorkflow,
+          `stored workflow ${wf.id} no longer validates`,
+          checked.errors
+        )
       document = checked.workflow as Workflow
     } else {
       const stored = await storeWorkflow(kernel, body.workflow, config.limits)
       workflowId = stored.id
       document = stored.workflow
     }
-    const { run, created } = await createRun(kernel, { workflowId, document, input: body.input ?? null, idempotencyKey: body.idempotency_key })
+    const { run, created } = await createRun(kernel, {
+      workflowId,
+      document,
+      input: body.input ?? null,
+      idempotencyKey: body.idempotency_key,
+    })
     if (!created && run.workflow_id !== workflowId) {
-      throw new AobError(ErrorCode.Conflict, `idempotency key "${body.idempotency_key}" was used for a run of another workflow (${run.workflow_id})`)
+      throw new AobError(
+        ErrorCode.Conflict,
+        `idempotency key "${body.idempotency_key}" was used for a run of another workflow (${run.workflow_id})`
+      )
     }
-    return c.json({ run_id: run.id, status: run.status, workflow_id: run.workflow_id, created }, created ? 201 : 200)
+    return c.json(
+      { run_id: run.id, status: run.status, workflow_id: run.workflow_id, created },
+      created ? 201 : 200
+    )
   })
 
   app.get('/runs', async (c) => {
     const status = c.req.query('status')
     if (status !== undefined && !Object.values(RunStatus).includes(status as RunStatus)) {
-      throw new AobError(ErrorCode.BadRequest, `status must be one of ${Object.values(RunStatus).join(', ')}`)
+      throw new AobError(
+        ErrorCode.BadRequest,
+        `status must be one of ${Object.values(RunStatus).join(', ')}`
+      )
     }
     const limit = intParam(c.req.query('limit'), 'limit', 50, 1, 500)
     const cursor = c.req.query('cursor')
-    if (cursor !== undefined && !isRunId(cursor)) throw new AobError(ErrorCode.BadRequest, 'cursor is not one this API returned')
+    if (cursor !== undefined && !isRunId(cursor))
+      throw new AobError(ErrorCode.BadRequest, 'cursor is not one this API returned')
     const ref = c.req.query('workflow')
     const workflow_id = ref ? (await resolveWorkflow(kernel, ref)).id : undefined
-    const runs = await store.listRuns({ status: status as RunStatus | undefined, workflow_id, limit: limit + 1, before: cursor })
+    const runs = await store.listRuns({
+      status: status as RunStatus | undefined,
+      workflow_id,
+      limit: limit + 1,
+      before: cursor,
+    })
     const page = runs.slice(0, limit)
-    return c.json({ runs: page.map(runSummary), next_cursor: runs.length > limit ? page[page.length - 1].id : null })
+    return c.json({
+      runs: page.map(runSummary),
+      next_cursor: runs.length > limit ? page[page.length - 1].id : null,
+    })
   })
 
   app.get('/runs/:id', async (c) => {
@@ -98,7 +134,12 @@ export function runRoutes(kernel: Kernel) {
     const id = runId(c.req.param('id'))
     const raw = await readJson(c, { maxDepth })
     const body = parseBody(PatchRequest, raw, ErrorCode.InvalidPatch)
-    const { value } = await transact(kernel, id, (d) => patchRun(d, body.operations, { reason: body.reason, limits: config.limits }), { durableDispatch: true })
+    const { value } = await transact(
+      kernel,
+      id,
+      (d) => patchRun(d, body.operations, { reason: body.reason, limits: config.limits }),
+      { durableDispatch: true }
+    )
     return c.json({ patch_id: value.id, status: value.status, ir_version: value.ir_version })
   })
 
@@ -110,7 +151,12 @@ export function runRoutes(kernel: Kernel) {
   app.post('/runs/:id/replay', requireRole('operator'), async (c) => {
     const old = await loadRun(c.req.param('id'))
     const body = parseBody(ReplayBody, await readJson(c, { maxDepth, optional: true }))
-    const { run } = await createRun(kernel, { workflowId: old.run.workflow_id, document: old.run.document, input: old.run.input, replay: { of: old, from: body.from } })
+    const { run } = await createRun(kernel, {
+      workflowId: old.run.workflow_id,
+      document: old.run.document,
+      input: old.run.input,
+      replay: { of: old, from: body.from },
+    })
     return c.json({ run_id: run.id, replay_of: old.run.id, status: run.status }, 201)
   })
 
@@ -125,12 +171,19 @@ export function runRoutes(kernel: Kernel) {
     const patch = await getPatch(c.req.param('id'))
     const body = parseBody(DecideBody, await readJson(c, { maxDepth, optional: true }))
     const decision = c.req.param('decision')
-    const { value } = await transact(kernel, patch.run_id, async (d) => {
-      const current = (await store.getPatch(patch.id)) as PatchRecord
-      if (current.status !== 'pending') throw new AobError(ErrorCode.Conflict, `patch ${patch.id} is already ${current.status}`)
-      if (decision === 'approve') return patchRun(d, current.operations, { limits: config.limits, forceApply: current })
-      return rejectPatch(d, current, body.reason)
-    }, { durableDispatch: true })
+    const { value } = await transact(
+      kernel,
+      patch.run_id,
+      async (d) => {
+        const current = (await store.getPatch(patch.id)) as PatchRecord
+        if (current.status !== 'pending')
+          throw new AobError(ErrorCode.Conflict, `patch ${patch.id} is already ${current.status}`)
+        if (decision === 'approve')
+          return patchRun(d, current.operations, { limits: config.limits, forceApply: current })
+        return rejectPatch(d, current, body.reason)
+      },
+      { durableDispatch: true }
+    )
     return c.json(patchView(value))
   })
 

@@ -10,8 +10,13 @@ import { requireRole, type AuthEnv } from '../auth.ts'
 import { intParam, parseBody, readJson } from '../request.ts'
 
 const TagMoveBody = strictObject({
-  workflow_id: v.pipe(v.string(), v.regex(/^wf_[0-9a-f]{16}$/, 'must be a workflow id (wf_ + 16 hex digits)')),
-  expect: v.optional(v.nullable(v.pipe(v.string(), v.regex(/^wf_[0-9a-f]{16}$/, 'must be a workflow id or null')))),
+  workflow_id: v.pipe(
+    v.string(),
+    v.regex(/^wf_[0-9a-f]{16}$/, 'must be a workflow id (wf_ + 16 hex digits)')
+  ),
+  expect: v.optional(
+    v.nullable(v.pipe(v.string(), v.regex(/^wf_[0-9a-f]{16}$/, 'must be a workflow id or null')))
+  ),
 })
 
 export function workflowRoutes(kernel: Kernel) {
@@ -20,7 +25,10 @@ export function workflowRoutes(kernel: Kernel) {
   const app = new Hono<AuthEnv>()
 
   app.post('/workflows/validate', async (c) => {
-    const { valid, errors, warnings } = validateWorkflow(await readJson(c, { maxDepth, document: true }), config.limits)
+    const { valid, errors, warnings } = validateWorkflow(
+      await readJson(c, { maxDepth, document: true }),
+      config.limits
+    )
     return c.json({ valid, errors, warnings })
   })
 
@@ -49,7 +57,8 @@ export function workflowRoutes(kernel: Kernel) {
   app.get('/tags/:name/history', async (c) => {
     const name = c.req.param('name')
     const history = await store.tagHistory(name)
-    if (history.length === 0 && !(await store.getTag(name))) throw new AobError(ErrorCode.NotFound, `no tag "${name}"`)
+    if (history.length === 0 && !(await store.getTag(name)))
+      throw new AobError(ErrorCode.NotFound, `no tag "${name}"`)
     return c.json({ name, history })
   })
 
@@ -57,7 +66,8 @@ export function workflowRoutes(kernel: Kernel) {
     const name = c.req.param('name')
     checkTagName(name)
     const body = parseBody(TagMoveBody, await readJson(c, { maxDepth }))
-    if (!(await store.getWorkflow(body.workflow_id))) throw new AobError(ErrorCode.WorkflowNotFound, `no workflow ${body.workflow_id}`)
+    if (!(await store.getWorkflow(body.workflow_id)))
+      throw new AobError(ErrorCode.WorkflowNotFound, `no workflow ${body.workflow_id}`)
     const move = await store.moveTag(name, body.workflow_id, body.expect)
     return c.json(move)
   })
