@@ -2,7 +2,7 @@
  * A copy-on-write view of a run's state while the engine computes one transition.
  * @module
  */
-import { dict, dictOf, own } from '../model/dict.ts'
+import { dict, dictOf } from '../model/dict.ts'
 import type { Ir } from '../model/ir.ts'
 import type { ExpressionContext, Task } from '../model/messages.ts'
 import type { NewEvent, NodeState, PatchRecord, RunRecord, RunState, Transition } from './state.ts'
@@ -32,7 +32,8 @@ export class Draft {
   /** The node's current state, read only. */
   peek(id: string): NodeState | undefined {
     if (this.changed.has(id)) return this.changed.get(id) ?? undefined
-    return own(this.base.nodes, id)
+    // RunState.nodes is always a null-prototype record: any id is a plain lookup.
+    return this.base.nodes[id]
   }
 
   /** The node's state, writable; recorded as changed. */

@@ -106,6 +106,7 @@ export interface NodeState {
 
 export interface RunState {
   run: RunRecord
+  /** By node id; always a null-prototype record (model/dict.ts), whoever built or loaded it. */
   nodes: Record<string, NodeState>
 }
 

@@ -15,12 +15,10 @@ export function dict<T>(): Record<string, T> {
 export function dictOf<T>(
   entries: Iterable<readonly [string, T]> | Record<string, T>
 ): Record<string, T> {
+  // Object.assign onto a null-prototype target defines `__proto__` as a plain own key.
+  if (!(Symbol.iterator in entries)) return Object.assign(dict<T>(), entries)
   const out = dict<T>()
-  const pairs =
-    Symbol.iterator in entries
-      ? (entries as Iterable<readonly [string, T]>)
-      : Object.entries(entries)
-  for (const [k, v] of pairs) out[k] = v
+  for (const [k, v] of entries as Iterable<readonly [string, T]>) out[k] = v
   return out
 }
 

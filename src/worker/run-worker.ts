@@ -33,6 +33,9 @@ export function startWorker(
   opts: WorkerOptions
 ): Service {
   const log = deps.log.child({ worker: opts.type })
+  // The tasks in flight, aborted together when the consumer stops (one listener, not one each).
+  const live = new Set<AbortController>()
+  let listening = false
   return startConsumer<Task>(deps, {
     topic: TOPICS.tasks(opts.type),
     schema: TaskSchema,
@@ -41,7 +44,16 @@ export function startWorker(
     concurrency: opts.concurrency ?? 64,
     visibilityMs: opts.visibilityMs ?? 30_000,
     async process({ msg: task }, stopping) {
-      const outcome = await execute(opts.handler, task, log, DEFAULT_MAX_JSON_DEPTH, stopping)
+      if (!listening) {
+        listening = true
+        stopping.addEventListener('abort', () => {
+          for (const c of live) c.abort(stopping.reason)
+        })
+      }
+      const controller = new AbortController()
+      live.add(controller)
+      const outcome = await execute(opts.handler, task, log, DEFAULT_MAX_JSON_DEPTH, controller)
+      live.delete(controller)
       // Stopped mid-task: no completion; the task stays pending and is redelivered.
       if (stopping.aborted) return
       await deps.lanes.complete({
@@ -61,15 +73,20 @@ export async function execute(
   task: Task,
   log: Logger,
   maxJsonDepth = DEFAULT_MAX_JSON_DEPTH,
-  stopping?: AbortSignal
+  controller = new AbortController()
 ): Promise<Outcome> {
-  const controller = new AbortController()
-  const onStop = () => controller.abort(stopping?.reason)
-  stopping?.addEventListener('abort', onStop, { once: true })
-  const runLog = log.child({ run_id: task.run_id, node_id: task.node_id, trace_id: task.trace_id })
+  let child: Logger | undefined
+  const runLog = () =>
+    (child ??= log.child({ run_id: task.run_id, node_id: task.node_id, trace_id: task.trace_id }))
+  const debug = log.isLevelEnabled('debug')
   let timer: ReturnType<typeof setTimeout> | undefined
   try {
-    const work = handler(task, { signal: controller.signal, log: runLog })
+    const work = handler(task, {
+      signal: controller.signal,
+      get log() {
+        return runLog()
+      },
+    })
     const output = task.timeout_ms
       ? await Promise.race([
           work,
@@ -81,7 +98,8 @@ export async function execute(
           }),
         ])
       : await work
-    runLog.debug({ epoch: task.epoch, attempt: task.attempt, ok: true }, 'task executed')
+    if (debug)
+      runLog().debug({ epoch: task.epoch, attempt: task.attempt, ok: true }, 'task executed')
     // An output no store could keep (too deep, NUL, lone surrogates) fails the node here, once,
     // rather than wedging every commit that would carry it.
     const problem = jsonProblem(output, maxJsonDepth)
@@ -96,10 +114,13 @@ export async function execute(
       }
     return { kind: 'done', output: output === undefined ? null : output }
   } catch (e) {
-    runLog.debug({ epoch: task.epoch, attempt: task.attempt, ok: false, err: e }, 'task executed')
+    if (debug)
+      runLog().debug(
+        { epoch: task.epoch, attempt: task.attempt, ok: false, err: e },
+        'task executed'
+      )
     return { kind: 'fail', error: toErrorData(e) }
   } finally {
     clearTimeout(timer)
-    stopping?.removeEventListener('abort', onStop)
   }
 }

@@ -475,6 +475,111 @@ export function semanticsContract(backend: string, make: Make) {
       expect(events.filter((e) => e.type === 'node_started' && e.node_id === 'c')).toHaveLength(1)
     })
 
+    test("the request lane: a worker asks for a patch and gets the coordinator's answer", async () => {
+      const open = gate(`lane-${crypto.randomUUID()}`)
+      const gateName = [...gates.keys()].at(-1) as string
+      const created = await p.call('POST', '/runs', {
+        workflow: {
+          name: 'lane',
+          nodes: [noop('hold', { config: { output: { gate: gateName } } }), noop('after')],
+          edges: [edge('hold', 'after')],
+        },
+      })
+      const id = created.body.run_id
+      await waitFor(
+        async () => (await p.call('GET', `/runs/${id}`)).body.nodes.hold.status === 'running'
+      )
+      const lanes = p.kernel.lanes
+      const ok = await lanes.request(
+        {
+          id: crypto.randomUUID(),
+          kind: 'patch',
+          run_id: id,
+          payload: {
+            operations: [
+              {
+                op: 'add',
+                path: '/nodes/-',
+                value: { id: 'added', type: 'noop', config: { output: 'by request' } },
+              },
+              { op: 'add', path: '/edges/-', value: { from: 'hold', to: 'added' } },
+            ],
+            reason: 'asked by a worker',
+          },
+        },
+        5_000
+      )
+      expect(ok).toMatchObject({ ok: true, value: { status: 'applied', ir_version: 2 } })
+      const refused = await lanes.request(
+        {
+          id: crypto.randomUUID(),
+          kind: 'patch',
+          run_id: id,
+          payload: {
+            operations: [{ op: 'add', path: '/nodes/02', value: { id: 'x', type: 'noop' } }],
+          },
+        },
+        5_000
+      )
+      expect(refused).toMatchObject({ ok: false, error: { code: 'INVALID_PATCH' } })
+      const unknown = await lanes.request(
+        {
+          id: crypto.randomUUID(),
+          kind: 'patch',
+          run_id: 'run_0000000000000000000000000000',
+          payload: { operations: [{ op: 'test', path: '/nodes/0/id', value: 'x' }] },
+        },
+        5_000
+      )
+      expect(unknown).toMatchObject({ ok: false, error: { code: 'RUN_NOT_FOUND' } })
+      open()
+      const run = await waitFor(
+        async () => {
+          const r = (await p.call('GET', `/runs/${id}`)).body
+          return r.status === 'succeeded' ? r : null
+        },
+        5_000,
+        'the patched run to end'
+      )
+      expect(run.nodes.added.output).toBe('by request')
+      expect(run.patches.map((x: any) => [x.status, x.reason])).toEqual([
+        ['applied', 'asked by a worker'],
+      ])
+    })
+
+    test('malformed messages are acked and dropped; the consumers keep working', async () => {
+      for (const junk of [
+        null,
+        'text',
+        [1, 2],
+        { run_id: 'nope' },
+        { run_id: 'run_0000000000000000000000000000', node_id: 'a', epoch: 'x', outcome: {} },
+        {
+          run_id: 'run_0000000000000000000000000000',
+          node_id: 'a',
+          epoch: 1,
+          outcome: { kind: 'explode' },
+        },
+      ]) {
+        await p.kernel.bus.publish(TOPICS.completions, junk)
+        await p.kernel.bus.publish(TOPICS.requests, junk)
+        await p.kernel.bus.publish(TOPICS.tasks('noop'), junk)
+      }
+      await waitFor(
+        async () =>
+          (await p.kernel.bus.depth(TOPICS.completions, 'coordinator')) === 0 &&
+          (await p.kernel.bus.depth(TOPICS.requests, 'coordinator')) === 0 &&
+          (await p.kernel.bus.depth(TOPICS.tasks('noop'), 'workers.noop')) === 0,
+        5_000,
+        'the junk to be dropped'
+      )
+      const { run } = await runToEnd(p, {
+        name: 'after-junk',
+        nodes: [noop('a', { config: { output: 1 } })],
+      })
+      expect(run.status).toBe('succeeded')
+    })
+
     test('a patch on a running run takes effect at the next routing decision', async () => {
       const created = await p.call('POST', '/runs', {
         workflow: {

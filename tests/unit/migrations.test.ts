@@ -11,7 +11,7 @@ const SHIPPED: Record<string, string> = {
   'sql/migrations/0001_init.sql': 'cf7638964faf727b',
   'sql/migrations/0002_commit_transitions.sql': 'f7eee123913ba7ee',
   'sql/sqlite/0001_init.sql': '8001b25192e889c5',
-  'sql/sqlite/0002_node_completions.sql': '70b16d2c7ce74d51',
+  'sql/sqlite/0002_completion_ledger.sql': '9b1a808ddf710821',
 }
 
 test('shipped migration files are unchanged, and every file is listed and embedded in order', async () => {

@@ -1,11 +1,11 @@
 /** The embedded store's schema versions. Append-only: never edit or reorder an entry. @module */
 import type { Database } from 'bun:sqlite'
 import m0001 from '../../../sql/sqlite/0001_init.sql' with { type: 'text' }
-import m0002 from '../../../sql/sqlite/0002_node_completions.sql' with { type: 'text' }
+import m0002 from '../../../sql/sqlite/0002_completion_ledger.sql' with { type: 'text' }
 
 export const SQLITE_MIGRATIONS = [
   { version: 1, name: '0001_init', sql: m0001 },
-  { version: 2, name: '0002_node_completions', sql: m0002 },
+  { version: 2, name: '0002_completion_ledger', sql: m0002 },
 ] as const
 
 /** Applies missing versions in one transaction (the file lock serialises processes). */

@@ -40,36 +40,45 @@ export function createSqliteStore(path: string): Store {
   migrateSqlite(db)
   const q = (sql: string) => db.query<Row, any[]>(sql)
 
+  // A completion event carries the activation it completes: the unique index
+  // events_one_completion is the completion ledger (0002_completion_ledger.sql).
   const insertEvents = (run: RunRecord, t: Transition): RunEvent[] => {
     const stmt = q(
-      'INSERT INTO events (run_id, seq, type, node_id, ts, data) VALUES (?, ?, ?, ?, ?, ?)'
+      'INSERT INTO events (run_id, seq, type, node_id, ts, data, completes_iteration) VALUES (?, ?, ?, ?, ?, ?, ?)'
     )
     const events = numberEvents(run, t.events)
-    for (const ev of events)
-      stmt.run(ev.run_id, ev.seq, ev.type, ev.node_id ?? null, ev.ts, JSON.stringify(ev.data))
-    return events
-  }
-
-  const recordCompletions = (runId: RunId, t: Transition) => {
-    const entries = completionsOf(t)
-    if (entries.length === 0) return
-    const insert = q(
-      'INSERT INTO node_completions (run_id, node_id, iteration, epoch, status, committed_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'
-    )
-    const now = new Date().toISOString()
-    for (const c of entries) {
-      if (insert.run(runId, c.node_id, c.iteration, c.epoch, c.status, now).changes === 0)
-        throw completionRecorded(runId, c.node_id, c.iteration)
+    const completions = completionsOf(t)
+    let next = 0
+    for (const ev of events) {
+      const completes =
+        (ev.type === 'node_completed' || ev.type === 'node_failed') && ev.node_id !== undefined
+          ? completions[next++]
+          : undefined
+      try {
+        stmt.run(
+          ev.run_id,
+          ev.seq,
+          ev.type,
+          ev.node_id ?? null,
+          ev.ts,
+          JSON.stringify(ev.data),
+          completes?.iteration ?? null
+        )
+      } catch (e) {
+        if (completes && String((e as Error).message).includes('completes_iteration'))
+          throw completionRecorded(run.id, completes.node_id, completes.iteration)
+        throw e
+      }
     }
+    return events
   }
 
   const applyTransition = (
     run: RunRecord,
     t: Transition
   ): { run: RunRecord; events: RunEvent[] } => {
-    recordCompletions(run.id, t)
     const events = insertEvents(run, t)
-    const next = nextRunRecord(run, t, events.length)
+    const next = nextRunRecord(run, t, events.length, events[0]?.ts)
     q('UPDATE runs SET status = ?, record = ? WHERE id = ?').run(
       next.status,
       recordText(next),
