@@ -4,6 +4,8 @@
  * @module
  */
 import { ConfigError, parseConfig, type Config } from '../src/config.ts'
+import { startHealthServer } from '../src/health.ts'
+import { createBusKernel, type BusKernel } from '../src/kernel.ts'
 import type { Service } from '../src/worker/consumer.ts'
 
 /** A stopping process exits within this, even when Redis or Postgres cannot be reached. */
@@ -45,6 +47,24 @@ export async function runService(
   )
   await running.close().catch((e: Error) => console.error(`${name}: closing: ${e.message}`))
   process.exit(0)
+}
+
+/** A worker binary's whole main: Redis only, the worker's start(kernel), and /health when asked. */
+export function runWorkerService(
+  name: string,
+  start: (kernel: BusKernel) => Service[]
+): Promise<void> {
+  return runService(name, async (config) => {
+    requireRedis(name, config)
+    const kernel = createBusKernel(config)
+    const services = start(kernel)
+    if (config.healthPort !== undefined) {
+      services.push(
+        startHealthServer(kernel, { host: config.host, port: config.healthPort, service: name })
+      )
+    }
+    return { services, close: () => kernel.close() }
+  })
 }
 
 /** Worker processes need Redis only. */

@@ -33,14 +33,7 @@ export async function runToEnd(
     body: null,
   })
   const id = created.body.run_id as string
-  const run = await waitFor(
-    async () => {
-      const r = await p.call('GET', `/runs/${id}`)
-      return ['succeeded', 'failed', 'cancelled'].includes(r.body.status) ? r.body : null
-    },
-    timeoutMs,
-    `run ${id} to end`
-  )
+  const run = await endOf(p, id, timeoutMs)
   const events = (await p.call('GET', `/runs/${id}/events`)).body.events as {
     seq: number
     type: string
@@ -50,17 +43,30 @@ export async function runToEnd(
   return { id, run, events }
 }
 
+/** Waits for the run to end and returns its view. */
+export async function endOf(p: TestPlatform, id: string, timeoutMs = 10_000) {
+  return waitFor(
+    async () => {
+      const r = await p.call('GET', `/runs/${id}`)
+      return ['succeeded', 'failed', 'cancelled'].includes(r.body.status) ? r.body : null
+    },
+    timeoutMs,
+    `run ${id} to end`
+  )
+}
+
 export function semanticsContract(backend: string, make: Make) {
   describe(`execution semantics [${backend}]`, () => {
     let p: TestPlatform
     let calls: Record<string, number>
     /** Gates a noop with `output.gate` opens (its task waits until the test calls open()). */
     const gates = new Map<string, { opened: Promise<void>; open(): void }>()
-    const gate = (name: string) => {
+    const gate = (prefix: string) => {
+      const name = `${prefix}-${crypto.randomUUID()}`
       let open = () => {}
       const opened = new Promise<void>((r) => (open = r))
       gates.set(name, { opened, open })
-      return open
+      return { name, open }
     }
     const flaky: Handler = async (task) => {
       const out = task.config.output as any
@@ -412,8 +418,7 @@ export function semanticsContract(backend: string, make: Make) {
     test('a duplicate or stale completion signal takes effect once, on a running run', async () => {
       // b fails once (retried under a new epoch) and its second attempt waits at a gate: while
       // it is running, the first attempt's epoch (stale) and a's (a duplicate) complete again.
-      const open = gate(`dup-${crypto.randomUUID()}`)
-      const gateName = [...gates.keys()].at(-1) as string
+      const { name: gateName, open } = gate('dup')
       const created = await p.call('POST', '/runs', {
         workflow: {
           name: 'dup',
@@ -453,14 +458,7 @@ export function semanticsContract(backend: string, make: Make) {
       // Completions of one run are applied in the order they were published: both signals are
       // routed before the genuine completion that opening the gate releases.
       open()
-      const run = await waitFor(
-        async () => {
-          const r = (await p.call('GET', `/runs/${id}`)).body
-          return r.status === 'succeeded' ? r : null
-        },
-        5_000,
-        'the run to end'
-      )
+      const run = await endOf(p, id)
       expect(run.nodes.a.output).toBe('a')
       expect(run.nodes.b.output).toEqual({ key: gateName, fail_times: 1, gate: gateName })
       const events = (await p.call('GET', `/runs/${id}/events`)).body.events as {
@@ -476,8 +474,7 @@ export function semanticsContract(backend: string, make: Make) {
     })
 
     test("the request lane: a worker asks for a patch and gets the coordinator's answer", async () => {
-      const open = gate(`lane-${crypto.randomUUID()}`)
-      const gateName = [...gates.keys()].at(-1) as string
+      const { name: gateName, open } = gate('lane')
       const created = await p.call('POST', '/runs', {
         workflow: {
           name: 'lane',
@@ -533,14 +530,7 @@ export function semanticsContract(backend: string, make: Make) {
       )
       expect(unknown).toMatchObject({ ok: false, error: { code: 'RUN_NOT_FOUND' } })
       open()
-      const run = await waitFor(
-        async () => {
-          const r = (await p.call('GET', `/runs/${id}`)).body
-          return r.status === 'succeeded' ? r : null
-        },
-        5_000,
-        'the patched run to end'
-      )
+      const run = await endOf(p, id)
       expect(run.nodes.added.output).toBe('by request')
       expect(run.patches.map((x: any) => [x.status, x.reason])).toEqual([
         ['applied', 'asked by a worker'],
