@@ -9,13 +9,14 @@ import Redis from 'ioredis'
 import type { Logger } from '../../log.ts'
 import type { Bus, ConsumeOptions, Delivery } from '../../ports/bus.ts'
 import { redisKeys } from './keys.ts'
+import { createPromoter } from './promoter.ts'
 import { registerScripts } from './scripts.ts'
 
 export interface RedisBusOptions {
   prefix?: string
   /** Where background failures (delayed promotion) are reported. */
   log?: Logger
-  /** How often a consumer of a topic promotes its due delayed messages. */
+  /** How often a consumer polls its topics for delayed messages other processes scheduled. */
   promoteEveryMs?: number
 }
 
@@ -31,7 +32,6 @@ export function createRedisBus(url: string, opts: RedisBusOptions = {}): Bus {
   main.on('error', () => {}) // reconnects by itself; callers see their commands fail
   const readers = new Map<string, Redis>()
   const groups = new Set<string>()
-  const promoters = new Map<string, ReturnType<typeof setInterval>>()
   const listeners = new Map<string, Set<(payload: unknown) => void>>()
   let subscriber: Redis | undefined
   let closed = false
@@ -46,28 +46,14 @@ export function createRedisBus(url: string, opts: RedisBusOptions = {}): Bus {
     }
     groups.add(id)
   }
-  const promoter = (topic: string) => {
-    if (promoters.has(topic)) return
-    let failing = false
-    const timer = setInterval(() => {
-      main.promoteDelayed(keys.delayed(topic), keys.stream(topic), 500).then(
-        () => {
-          if (failing) opts.log?.info({ topic }, 'delayed messages are promoted again')
-          failing = false
-        },
-        (e) => {
-          // Retries of this topic wait while this fails: say so once per outage.
-          if (!failing)
-            opts.log?.error(
-              { err: e, topic },
-              'cannot promote delayed messages (retries are held back)'
-            )
-          failing = true
-        }
-      )
-    }, opts.promoteEveryMs ?? 50)
-    promoters.set(topic, timer)
-  }
+  const promoter = createPromoter({
+    async promote(topic) {
+      const [, inMs] = await main.promoteDelayed(keys.delayed(topic), keys.stream(topic), 500)
+      return inMs
+    },
+    pollMs: opts.promoteEveryMs ?? 1_000,
+    log: opts.log,
+  })
   const reader = (topic: string, group: string, consumer: string) => {
     const id = `${topic}\u0000${group}\u0000${consumer}`
     let r = readers.get(id)
@@ -87,13 +73,14 @@ export function createRedisBus(url: string, opts: RedisBusOptions = {}): Bus {
     async publish(topic, msg, o) {
       const body = JSON.stringify(msg)
       const delay = o?.delayMs ?? 0
-      if (delay > 0)
+      if (delay > 0) {
         await main.scheduleDelayed(keys.delayed(topic), delay, `${crypto.randomUUID()}|${body}`)
-      else await main.xadd(keys.stream(topic), '*', 'body', body)
+        promoter.scheduled(topic, delay)
+      } else await main.xadd(keys.stream(topic), '*', 'body', body)
     },
     async consume<T>(topic: string, group: string, consumer: string, o: ConsumeOptions) {
       await ensureGroup(topic, group)
-      promoter(topic)
+      promoter.watch(topic)
       const args: (string | number)[] = ['GROUP', group, consumer, 'COUNT', o.count]
       if (o.blockMs > 0) args.push('BLOCK', o.blockMs)
       args.push('STREAMS', keys.stream(topic), '>')
@@ -210,7 +197,7 @@ export function createRedisBus(url: string, opts: RedisBusOptions = {}): Bus {
     async close() {
       if (closed) return
       closed = true
-      for (const t of promoters.values()) clearInterval(t)
+      promoter.close()
       for (const r of readers.values()) r.disconnect()
       subscriber?.disconnect()
       // QUIT waits for a reply a dead server never sends: give it half a second, then drop it.

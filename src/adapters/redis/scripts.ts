@@ -12,7 +12,8 @@ export const SCRIPTS = {
 
 export type ScriptedRedis = Redis & {
   scheduleDelayed(key: string, delayMs: number, member: string): Promise<number>
-  promoteDelayed(delayedKey: string, streamKey: string, max: number): Promise<number>
+  /** Resolves with [moved, ms until the next delayed message is due, or -1]. */
+  promoteDelayed(delayedKey: string, streamKey: string, max: number): Promise<[number, number]>
   ackDelete(streamKey: string, group: string, ...ids: string[]): Promise<number>
 }
 
