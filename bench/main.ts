@@ -1,5 +1,5 @@
 /**
- * `bun run bench [chain10|fanout10|api|http|all] [--backend embedded|redis-pg] [--runs N]
+ * `bun run bench [chain10|fanout10|api|http|all|peers] [--backend embedded|redis-pg] [--runs N]
  *  [--concurrency C] [--latency-runs N] [--workers W]`
  *
  * Runs N runs of each workload through the real coordinator and workers, C runs in flight,
@@ -37,8 +37,20 @@ const { values, positionals } = parseArgs({
     'latency-runs': { type: 'string', default: '200' },
     workers: { type: 'string', default: '1' },
     requests: { type: 'string', default: '5000' },
+    reps: { type: 'string', default: '3' },
   },
 })
+if (positionals.includes('peers')) {
+  const { benchPeers } = await import('./peers.ts')
+  await benchPeers({
+    runs: Number(values.runs),
+    reps: Number(values.reps),
+    sequentialRuns: Number(values['latency-runs']),
+  })
+  const { stopAllServers } = await import('../tests/helpers/services.ts')
+  stopAllServers()
+  process.exit(0)
+}
 const backend = values.backend as 'embedded' | 'redis-pg'
 if (!['embedded', 'redis-pg'].includes(backend))
   throw new Error('--backend must be embedded or redis-pg')

@@ -15,6 +15,8 @@ import type { Bus } from './ports/bus.ts'
 import type { Store, StoredWorkflow } from './ports/store.ts'
 import { BoundedMap } from './bounded-map.ts'
 import type { RunState } from './engine/state.ts'
+import type { Ir } from './model/ir.ts'
+import type { Workflow } from './model/workflow.ts'
 import { withCas } from './runs/cas.ts'
 import { createLanes, type Lanes } from './runs/lanes.ts'
 import { createKeyedMutex } from './runs/mutex.ts'
@@ -38,6 +40,8 @@ export interface KernelState {
   readonly runs: BoundedMap<string, RunState>
   /** Stored workflows by id (content-addressed, so never stale). */
   readonly workflows: BoundedMap<string, StoredWorkflow>
+  /** Workflows validated and compiled, by id: a stored document is checked once per process. */
+  readonly runnable: BoundedMap<string, { workflow: Workflow; ir: Ir }>
   /** Serialises this process's transitions of one run. */
   readonly runLock: <T>(runId: string, fn: () => Promise<T>) => Promise<T>
 }
@@ -49,6 +53,7 @@ export function createKernelState(): KernelState {
   return {
     runs: new BoundedMap(RUN_CACHE_LIMIT),
     workflows: new BoundedMap(WORKFLOW_CACHE_LIMIT),
+    runnable: new BoundedMap(WORKFLOW_CACHE_LIMIT),
     runLock: createKeyedMutex(),
   }
 }

@@ -9,7 +9,7 @@ import { startRun } from '../engine/route.ts'
 import type { NodeState, RunRecord, RunState } from '../engine/state.ts'
 import { newRunId, newTraceId } from '../ids.ts'
 import type { Kernel } from '../kernel.ts'
-import { compileWorkflow } from '../model/ir.ts'
+import { compileWorkflow, type Ir } from '../model/ir.ts'
 import type { Workflow } from '../model/workflow.ts'
 import { announce, clearPending } from './transact.ts'
 import { dict } from '../model/dict.ts'
@@ -17,6 +17,8 @@ import { dict } from '../model/dict.ts'
 export interface CreateRunOptions {
   workflowId: string
   document: Workflow
+  /** The document's compiled IR, when the caller has it already. */
+  ir?: Ir
   input: unknown
   idempotencyKey?: string
   replay?: { of: RunState; from?: string }
@@ -35,7 +37,8 @@ export async function createRun(
     output: null,
     error: null,
     document: opts.document,
-    ir: compileWorkflow(opts.document),
+    // A run's IR is never changed in place (a patch makes a new one): runs of one workflow share it.
+    ir: opts.ir ?? compileWorkflow(opts.document),
     ir_version: 1,
     loops: {},
     pending_patches: 0,

@@ -5,6 +5,7 @@ import { workflowId } from '../model/canonical.ts'
 import { validateWorkflow } from '../model/validate.ts'
 import { NAME_PATTERN, type Limits, type Workflow } from '../model/workflow.ts'
 import type { Kernel } from '../kernel.ts'
+import { compileWorkflow, type Ir } from '../model/ir.ts'
 import type { StoredWorkflow } from '../ports/store.ts'
 
 // Workflows are content-addressed, so a stored one never changes: each process remembers the
@@ -56,4 +57,47 @@ export function checkTagName(name: string): void {
       `invalid tag name "${name}": 1-64 of [a-z0-9._-], and not shaped like a workflow id`
     )
   }
+}
+
+export interface RunnableWorkflow {
+  id: string
+  workflow: Workflow
+  ir: Ir
+}
+
+/**
+ * A workflow ready to run, by ref (id or tag) or as an inline document (stored on the way):
+ * validated and compiled once per id per process (content-addressed: an id never names another
+ * document). Throws WORKFLOW_NOT_FOUND or INVALID_WORKFLOW.
+ */
+export async function runnableWorkflow(
+  kernel: WorkflowKernel,
+  ref: string | Record<string, unknown>,
+  limits: Limits
+): Promise<RunnableWorkflow> {
+  const { runnable } = kernel.state
+  if (typeof ref !== 'string') {
+    const id = workflowId(ref)
+    const hit = runnable.get(id)
+    if (hit && kernel.state.workflows.has(id)) return { id, ...hit }
+    const stored = await storeWorkflow(kernel, ref, limits)
+    const entry = { workflow: stored.workflow, ir: compileWorkflow(stored.workflow) }
+    runnable.set(stored.id, entry)
+    return { id: stored.id, ...entry }
+  }
+  const wf = await resolveWorkflow(kernel, ref)
+  const hit = runnable.get(wf.id)
+  if (hit) return { id: wf.id, ...hit }
+  const checked = validateWorkflow(wf.document, limits)
+  if (!checked.valid) {
+    throw new AobError(
+      ErrorCode.InvalidWorkflow,
+      `stored workflow ${wf.id} no longer validates`,
+      checked.errors
+    )
+  }
+  const workflow = checked.workflow as Workflow
+  const entry = { workflow, ir: compileWorkflow(workflow) }
+  runnable.set(wf.id, entry)
+  return { id: wf.id, ...entry }
 }

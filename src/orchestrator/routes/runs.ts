@@ -11,9 +11,8 @@ import type { Kernel } from '../../kernel.ts'
 import type { Workflow } from '../../model/workflow.ts'
 import { createRun } from '../../runs/create-run.ts'
 import { transact } from '../../runs/transact.ts'
-import { resolveWorkflow, storeWorkflow } from '../../runs/workflows.ts'
+import { resolveWorkflow, runnableWorkflow } from '../../runs/workflows.ts'
 import { resolveRunOutput } from '../../runs/cas.ts'
-import { validateWorkflow } from '../../model/validate.ts'
 import { requireRole, type AuthEnv } from '../auth.ts'
 import { intParam, parseBody, readJson } from '../request.ts'
 import { patchView, runSummary, runView } from '../views.ts'
@@ -52,27 +51,15 @@ export function runRoutes(kernel: Kernel) {
 
   app.post('/runs', requireRole('operator'), async (c) => {
     const body = parseBody(CreateRunBody, await readJson(c, { maxDepth }))
-    let workflowId: string
-    let document: Workflow
-    if (typeof body.workflow === 'string') {
-      const wf = await resolveWorkflow(kernel, body.workflow)
-      workflowId = wf.id
-      const checked = validateWorkflow(wf.document, config.limits)
-      if (!checked.valid)
-        throw new AobError(
-          ErrorCode.InvalidWorkflow,
-          `stored workflow ${wf.id} no longer validates`,
-          checked.errors
-        )
-      document = checked.workflow as Workflow
-    } else {
-      const stored = await storeWorkflow(kernel, body.workflow, config.limits)
-      workflowId = stored.id
-      document = stored.workflow
-    }
+    const {
+      id: workflowId,
+      workflow: document,
+      ir,
+    } = await runnableWorkflow(kernel, body.workflow, config.limits)
     const { run, created } = await createRun(kernel, {
       workflowId,
       document,
+      ir,
       input: body.input ?? null,
       idempotencyKey: body.idempotency_key,
     })
