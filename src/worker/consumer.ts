@@ -42,6 +42,23 @@ export function startConsumer<T>(
   const stopping = new AbortController()
   let running = true
 
+  // The acks of the messages finished in one turn of the event loop go out as one command.
+  let batch: { ids: string[]; done: Promise<void> } | null = null
+  const ackSoon = (id: string): Promise<void> => {
+    if (!batch) {
+      const ids: string[] = []
+      const done = new Promise<void>((resolve, reject) =>
+        setImmediate(() => {
+          batch = null
+          bus.ack(opts.topic, opts.group, ids).then(resolve, reject)
+        })
+      )
+      batch = { ids, done }
+    }
+    batch.ids.push(id)
+    return batch.done
+  }
+
   const handle = (d: Delivery<T>) => {
     if (inflight.has(d.id)) return
     if (opts.schema && !v.is(opts.schema, d.msg)) {
@@ -65,7 +82,7 @@ export function startConsumer<T>(
     }
     const p = opts
       .process(d, stopping.signal)
-      .then(() => (stopping.signal.aborted ? undefined : bus.ack(opts.topic, opts.group, [d.id])))
+      .then(() => (stopping.signal.aborted ? undefined : ackSoon(d.id)))
       .catch((e) =>
         log.error(
           { err: e, topic: opts.topic, id: d.id },
