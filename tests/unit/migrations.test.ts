@@ -12,6 +12,7 @@ const SHIPPED: Record<string, string> = {
   'sql/migrations/0002_commit_transitions.sql': 'f7eee123913ba7ee',
   'sql/sqlite/0001_init.sql': '8001b25192e889c5',
   'sql/sqlite/0002_completion_ledger.sql': '9b1a808ddf710821',
+  'sql/sqlite/0003_run_version.sql': '67cdd8536e26a4d7',
 }
 
 test('shipped migration files are unchanged, and every file is listed and embedded in order', async () => {

@@ -42,11 +42,11 @@ export function createSqliteStore(path: string): Store {
 
   // A completion event carries the activation it completes: the unique index
   // events_one_completion is the completion ledger (0002_completion_ledger.sql).
-  const insertEvents = (run: RunRecord, t: Transition): RunEvent[] => {
+  const insertEvents = (run: RunRecord, t: Transition, ts: string): RunEvent[] => {
     const stmt = q(
       'INSERT INTO events (run_id, seq, type, node_id, ts, data, completes_iteration) VALUES (?, ?, ?, ?, ?, ?, ?)'
     )
-    const events = numberEvents(run, t.events)
+    const events = numberEvents(run, t.events, ts)
     const completions = completionsOf(t)
     let next = 0
     for (const ev of events) {
@@ -77,13 +77,21 @@ export function createSqliteStore(path: string): Store {
     run: RunRecord,
     t: Transition
   ): { run: RunRecord; events: RunEvent[] } => {
-    const events = insertEvents(run, t)
-    const next = nextRunRecord(run, t, events.length, events[0]?.ts)
-    q('UPDATE runs SET status = ?, record = ? WHERE id = ?').run(
-      next.status,
-      recordText(next),
-      run.id
-    )
+    // The version check is the UPDATE itself: it applies only while the run is at run.version.
+    const ts = new Date().toISOString()
+    const next = nextRunRecord(run, t, t.events.length, ts)
+    const updated = q(
+      'UPDATE runs SET status = ?, record = ?, version = ? WHERE id = ? AND version = ?'
+    ).run(next.status, recordText(next), next.version, run.id, run.version)
+    if (updated.changes === 0) {
+      const row = q('SELECT version FROM runs WHERE id = ?').get(run.id)
+      if (!row) throw new AobError(ErrorCode.RunNotFound, `run ${run.id} not found`)
+      throw new AobError(
+        ErrorCode.VersionConflict,
+        `run ${run.id} is at version ${row.version}, expected ${run.version}`
+      )
+    }
+    const events = insertEvents(run, t, ts)
     if (t.run.ir !== undefined) putIr(next)
     if (t.dispatchPending)
       q('UPDATE runs SET dispatch_pending_at = ? WHERE id = ?').run(Date.now(), run.id)
@@ -141,8 +149,8 @@ export function createSqliteStore(path: string): Store {
         return { run: toRecord(row.record as string), created: false, events: [] as RunEvent[] }
     }
     q(
-      'INSERT INTO runs (id, workflow_id, status, idempotency_key, record) VALUES (?, ?, ?, ?, ?)'
-    ).run(run.id, run.workflow_id, run.status, run.idempotency_key, recordText(run))
+      'INSERT INTO runs (id, workflow_id, status, idempotency_key, record, version) VALUES (?, ?, ?, ?, ?, ?)'
+    ).run(run.id, run.workflow_id, run.status, run.idempotency_key, recordText(run), run.version)
     putIr(run)
     const insert = q('INSERT INTO run_nodes (run_id, node_id, state) VALUES (?, ?, ?)')
     for (const [nodeId, state] of Object.entries(input.nodes))
@@ -151,17 +159,11 @@ export function createSqliteStore(path: string): Store {
     return { run: applied.run, created: true, events: applied.events }
   })
 
-  const commitTx = db.transaction((id: RunId, expectedVersion: number, t: Transition) => {
-    const run = getRunRecord(id)
-    if (!run) throw new AobError(ErrorCode.RunNotFound, `run ${id} not found`)
-    if (run.version !== expectedVersion) {
-      throw new AobError(
-        ErrorCode.VersionConflict,
-        `run ${id} is at version ${run.version}, expected ${expectedVersion}`
-      )
-    }
-    return applyTransition(run, t).events
-  })
+  // The caller's base is the stored record whenever its version still matches (every write
+  // bumps the version), so the commit needs no read.
+  const commitTx = db.transaction(
+    (base: RunRecord, t: Transition) => applyTransition(base, t).events
+  )
 
   const moveTagTx = db.transaction(
     (name: string, workflowId: string, expect: string | null | undefined): TagMove => {
@@ -256,7 +258,7 @@ export function createSqliteStore(path: string): Store {
       return { run, nodes } satisfies RunState
     },
     async commitTransition(base, t) {
-      return commitTx.immediate(base.id, base.version, t)
+      return commitTx.immediate(base, t)
     },
     async listRuns(f: RunFilter) {
       const filters: [string, string | undefined][] = [
