@@ -21,6 +21,7 @@ import {
 } from '../../engine/state.ts'
 import type { Store, StoredWorkflow, TagMove, TagRecord } from '../../ports/store.ts'
 import { BoundedMap } from '../../bounded-map.ts'
+import { createBatcher } from './batcher.ts'
 import { checkTagExpectation } from '../../model/tags.ts'
 import { dict, dictOf } from '../../model/dict.ts'
 import { reviveIr } from '../../model/ir.ts'
@@ -112,13 +113,6 @@ export function createPostgresStore(
     return { item, events, irChanged, next }
   }
 
-  const runBatch = async (items: unknown[]): Promise<string[]> => {
-    const [row] = await sql<
-      { statuses: string[] }[]
-    >`SELECT aob_commit_transitions(${sql.json(items as never)}) AS statuses`
-    return row.statuses
-  }
-
   const settle = (
     status: string,
     run: RunRecord,
@@ -138,52 +132,49 @@ export function createPostgresStore(
     return prepared.events
   }
 
-  // Transitions committed while a call is in flight wait and go together in the next call: one
-  // round trip, one transaction and one WAL flush for many (each still version-checked and
-  // all-or-nothing on its own). Nothing waits when nothing is in flight.
-  interface Waiting {
+  // Transitions (of any runs) committed while a call is in flight go together in the next
+  // call, each still version-checked and all-or-nothing on its own.
+  type Commit = { run: RunRecord; prepared: ReturnType<typeof itemOf> }
+  const commits = createBatcher<Commit, string, RunEvent[]>({
+    async call(items) {
+      const [row] = await sql<
+        { statuses: string[] }[]
+      >`SELECT aob_commit_transitions(${sql.json(items.map((c) => c.prepared.item) as never)}) AS statuses`
+      return row.statuses
+    },
+    settle: (c, status) => settle(status, c.run, c.prepared),
+    // One bad item (a completion committed twice) must not fail the others.
+    error: (c, e) => ledgerError(e, c.run.id),
+  })
+  const enqueue = (run: RunRecord, t: Transition) => commits.run({ run, prepared: itemOf(run, t) })
+
+  // Concurrent run creations (POST /runs) go together too.
+  type Creation = {
     run: RunRecord
+    first: Transition
     prepared: ReturnType<typeof itemOf>
-    resolve(events: RunEvent[]): void
-    reject(e: unknown): void
+    item: unknown
   }
-  let waiting: Waiting[] = []
-  let inFlight = 0
-  const MAX_IN_FLIGHT = 1
-  const flush = async (): Promise<void> => {
-    if (waiting.length === 0 || inFlight >= MAX_IN_FLIGHT) return
-    const batch = waiting.splice(0, 200)
-    inFlight++
-    try {
-      const statuses = await runBatch(batch.map((w) => w.prepared.item))
-      batch.forEach((w, i) => {
-        try {
-          w.resolve(settle(statuses[i], w.run, w.prepared))
-        } catch (e) {
-          w.reject(e)
-        }
-      })
-    } catch (e) {
-      // One bad item (a completion committed twice) must not fail the others: alone, each
-      // either commits or gets its own error.
-      const fail = (w: Waiting, err: unknown) => w.reject(ledgerError(err, w.run.id))
-      if (batch.length === 1) fail(batch[0], e)
-      else
-        for (const w of batch)
-          runBatch([w.prepared.item]).then(
-            ([st]) => w.resolve(settle(st, w.run, w.prepared)),
-            (err) => fail(w, err)
-          )
-    } finally {
-      inFlight--
-      void flush()
-    }
-  }
-  const enqueue = (run: RunRecord, t: Transition) =>
-    new Promise<RunEvent[]>((resolve, reject) => {
-      waiting.push({ run, prepared: itemOf(run, t), resolve, reject })
-      void flush()
-    })
+  const creations = createBatcher<Creation, string | null, string | null>({
+    async call(items) {
+      const [row] = await sql<
+        { existing: (string | null)[] }[]
+      >`SELECT aob_create_runs(${sql.json(items.map((c) => c.item) as never)}) AS existing`
+      return row.existing
+    },
+    settle: (_c, existing) => existing,
+  })
+
+  // Clearing a pending dispatch is not urgent (a lost clear costs one more dispatch): the clears
+  // of many runs go in one statement.
+  const clears = createBatcher<string, null, void>({
+    async call(ids) {
+      await sql`UPDATE runs SET dispatch_pending_at = NULL WHERE id = ANY(${ids})`
+      return ids.map(() => null)
+    },
+    settle: () => undefined,
+    max: 1_000,
+  })
 
   return {
     sql,
@@ -263,9 +254,12 @@ export function createPostgresStore(
         ir_version: run.ir_version,
         record: recordColumns(run),
       }
-      const [{ existing }] = await sql<
-        { existing: string | null }[]
-      >`SELECT aob_create_run(${sql.json(row as never)}, ${sql.json(run.document as never)}, ${sql.json(run.ir as never)}, ${sql.json(nodes as never)}, ${sql.json(prepared.item as never)}) AS existing`
+      const existing = await creations.run({
+        run,
+        first,
+        prepared,
+        item: { run: row, document: run.document, ir: run.ir, nodes, first: prepared.item },
+      })
       if (existing) {
         const [found] = await sql<RunRow[]>`SELECT * FROM runs WHERE id = ${existing}`
         return { run: await toRecord(found), created: false, events: [] }
@@ -334,7 +328,7 @@ export function createPostgresStore(
       return rows.map((r) => r.id)
     },
     async clearDispatchPending(id) {
-      await sql`UPDATE runs SET dispatch_pending_at = NULL WHERE id = ${id}`
+      await clears.run(id)
     },
     async listPatches(runId) {
       return (
