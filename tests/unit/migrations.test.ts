@@ -11,6 +11,7 @@ const SHIPPED: Record<string, string> = {
   'sql/migrations/0001_init.sql': 'cf7638964faf727b',
   'sql/migrations/0002_commit_transitions.sql': 'f7eee123913ba7ee',
   'sql/migrations/0003_create_runs.sql': '6899fb26907b53f6',
+  'sql/migrations/0004_lean_commits.sql': 'ee2cab52ce1c9a58',
   'sql/sqlite/0001_init.sql': '8001b25192e889c5',
   'sql/sqlite/0002_completion_ledger.sql': '9b1a808ddf710821',
   'sql/sqlite/0003_run_version.sql': '67cdd8536e26a4d7',

@@ -135,12 +135,21 @@ export function createPostgresStore(
   // Transitions (of any runs) committed while a call is in flight go together in the next
   // call, each still version-checked and all-or-nothing on its own.
   type Commit = { run: RunRecord; prepared: ReturnType<typeof itemOf> }
+  // Rows are locked in run-id order by every batched statement (commits and clears, of any
+  // process), so two batches wait for each other but never deadlock.
   const commits = createBatcher<Commit, string, RunEvent[]>({
     async call(items) {
+      const order = items
+        .map((_, i) => i)
+        .sort((a, b) => (items[a].run.id < items[b].run.id ? -1 : 1))
       const [row] = await sql<
         { statuses: string[] }[]
-      >`SELECT aob_commit_transitions(${sql.json(items.map((c) => c.prepared.item) as never)}) AS statuses`
-      return row.statuses
+      >`SELECT aob_commit_transitions(${sql.json(order.map((i) => items[i].prepared.item) as never)}) AS statuses`
+      const statuses: string[] = []
+      order.forEach((i, k) => {
+        statuses[i] = row.statuses[k]
+      })
+      return statuses
     },
     settle: (c, status) => settle(status, c.run, c.prepared),
     // One bad item (a completion committed twice) must not fail the others.
@@ -169,7 +178,8 @@ export function createPostgresStore(
   // of many runs go in one statement.
   const clears = createBatcher<string, null, void>({
     async call(ids) {
-      await sql`UPDATE runs SET dispatch_pending_at = NULL WHERE id = ANY(${ids})`
+      // In id order, like commits (see above); rows already clear are not touched.
+      await sql`UPDATE runs SET dispatch_pending_at = NULL WHERE id IN (SELECT id FROM runs WHERE id = ANY(${[...ids].sort()}) AND dispatch_pending_at IS NOT NULL ORDER BY id FOR UPDATE)`
       return ids.map(() => null)
     },
     settle: () => undefined,
