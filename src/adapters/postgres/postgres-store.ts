@@ -287,11 +287,24 @@ export function createPostgresStore(
       }
     },
     async loadRun(id) {
-      const [row] = await sql<(RunRow & { nodes: Record<string, NodeState> | null })[]>`
-        SELECT r.*, (SELECT jsonb_object_agg(n.node_id, n.state) FROM run_nodes n WHERE n.run_id = r.id) AS nodes
+      // A load is a cache miss of the caller (a run this process has not seen lately), so its
+      // IR is most likely not cached either: one round trip brings both.
+      const [row] = await sql<
+        (RunRow & {
+          nodes: Record<string, NodeState> | null
+          version_doc: { document: Workflow; ir: Ir } | null
+        })[]
+      >`
+        SELECT r.*, (SELECT jsonb_object_agg(n.node_id, n.state) FROM run_nodes n WHERE n.run_id = r.id) AS nodes,
+               (SELECT jsonb_build_object('document', v.document, 'ir', v.ir) FROM run_irs v
+                 WHERE v.run_id = r.id AND v.ir_version = r.ir_version) AS version_doc
           FROM runs r WHERE r.id = ${id}`
       if (!row) return null
-      return { run: await toRecord(row), nodes: dictOf(row.nodes ?? {}) }
+      const key = `${row.id}:${row.ir_version}`
+      if (row.version_doc && !irCache.has(key))
+        irCache.set(key, { document: row.version_doc.document, ir: reviveIr(row.version_doc.ir) })
+      const { version_doc: _v, ...runRow } = row
+      return { run: await toRecord(runRow), nodes: dictOf(row.nodes ?? {}) }
     },
     async commitTransition(base, t) {
       return enqueue(base, t)
