@@ -6,7 +6,13 @@
 import { Draft, newNodeState } from '../engine/draft.ts'
 import { replayRoots, startReplay } from '../engine/replay.ts'
 import { startRun } from '../engine/route.ts'
-import type { NodeState, RunRecord, RunState } from '../engine/state.ts'
+import {
+  isTerminalRun,
+  nextRunState,
+  type NodeState,
+  type RunRecord,
+  type RunState,
+} from '../engine/state.ts'
 import { newRunId, newTraceId } from '../ids.ts'
 import type { Kernel } from '../kernel.ts'
 import { compileWorkflow, type Ir } from '../model/ir.ts'
@@ -25,7 +31,7 @@ export interface CreateRunOptions {
 }
 
 export async function createRun(
-  kernel: Pick<Kernel, 'store' | 'lanes' | 'log'>,
+  kernel: Pick<Kernel, 'store' | 'lanes' | 'log' | 'state'>,
   opts: CreateRunOptions
 ): Promise<{ run: RunRecord; created: boolean }> {
   const now = new Date().toISOString()
@@ -61,6 +67,10 @@ export async function createRun(
   first.dispatchPending = first.tasks.length > 0
   const res = await kernel.store.createRun({ run, nodes }, first)
   if (res.created) {
+    // The run's first completion usually finds its state here (same process: aob dev) and
+    // needs no read; a stale entry is refused by the version check like any other.
+    const state = nextRunState({ run, nodes }, first, res.events.length)
+    if (!isTerminalRun(state.run.status)) kernel.state.runs.set(res.run.id, state)
     await announce(kernel, res.run.id, first.tasks, res.events)
     if (first.dispatchPending) clearPending(kernel, res.run.id)
   }
