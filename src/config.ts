@@ -37,6 +37,15 @@ export type Role = (typeof ROLES)[number]
 export interface TokenGrant {
   role: Role
   token: string
+  /** The principal: the entry's name, else `<role>-<first 8 hex digits of SHA-256(token)>`. */
+  principal: string
+}
+
+export const PRINCIPAL_NAME = /^[a-z0-9._-]{1,64}$/
+
+/** The principal of an unnamed token (SPEC §4). */
+export function principalOf(role: Role, token: string): string {
+  return `${role}-${new Bun.CryptoHasher('sha256').update(token).digest('hex').slice(0, 8)}`
 }
 
 export interface Config {
@@ -163,17 +172,29 @@ export function parseConfig(
 
 export function parseTokens(raw: string | undefined): TokenGrant[] {
   if (!raw?.trim()) return []
-  return raw.split(',').map((part) => {
+  const grants = raw.split(',').map((part) => {
     const i = part.indexOf(':')
-    const role = part.slice(0, i).trim()
+    const head = part.slice(0, i).trim()
     const token = part.slice(i + 1).trim()
+    const at = head.indexOf('@')
+    const role = at < 0 ? head : head.slice(0, at)
+    const name = at < 0 ? undefined : head.slice(at + 1)
     if (i < 0 || !ROLES.includes(role as Role) || token.length < 8) {
       throw new ConfigError(
-        `${ENV.tokens}: each entry must be role:token with role one of ${ROLES.join('|')} and a token of 8+ characters`
+        `${ENV.tokens}: each entry must be role:token or role@name:token with role one of ${ROLES.join('|')} and a token of 8+ characters`
       )
     }
-    return { role: role as Role, token }
+    if (name !== undefined && !PRINCIPAL_NAME.test(name)) {
+      throw new ConfigError(`${ENV.tokens}: the name "${name}" must be 1-64 of [a-z0-9._-]`)
+    }
+    return { role: role as Role, token, principal: name ?? principalOf(role as Role, token) }
   })
+  const seen = new Set<string>()
+  for (const g of grants) {
+    if (seen.has(g.token)) throw new ConfigError(`${ENV.tokens}: a token is listed twice`)
+    seen.add(g.token)
+  }
+  return grants
 }
 
 // --- internal ---

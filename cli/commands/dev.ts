@@ -38,7 +38,10 @@ export default defineCommand({
       config.dataPath = ':memory:'
       config.mode = 'embedded'
     }
-    config.tokens = [...config.tokens, { role: 'admin', token }]
+    // Its own token is the admin principal `dev`, unless AOB_TOKENS lists it (SPEC §6).
+    if (!config.tokens.some((g) => g.token === token)) {
+      config.tokens = [...config.tokens, { role: 'admin', token, principal: 'dev' }]
+    }
     const kernel = await createKernel(config, { migrate: true })
     const { startPlatform } = await import('../platform.ts')
     const platform = await startPlatform(kernel, { host: config.host, port: config.port })

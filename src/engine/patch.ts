@@ -97,7 +97,7 @@ export function patchDocument(
 export async function patchRun(
   d: Draft,
   operations: unknown,
-  opts: { reason?: string; limits?: Limits; forceApply?: PatchRecord } = {}
+  opts: { reason?: string; limits?: Limits; forceApply?: PatchRecord; principal?: string } = {}
 ): Promise<PatchRecord> {
   if (isTerminalRun(d.run.status))
     throw new AobError(ErrorCode.RunFinished, `run ${d.run.id} already ${d.run.status}`)
@@ -133,6 +133,8 @@ export async function patchRun(
     status: 'pending',
     operations: operations as unknown[],
     reason: opts.reason ?? null,
+    submitted_by: opts.principal ?? null,
+    decided_by: null,
     ir_version: null,
     created_at: now,
     decided_at: null,
@@ -174,6 +176,8 @@ export async function patchRun(
     ...record,
     status: 'applied',
     ir_version: version,
+    // `principal` submits a new patch, or approves the pending one (forceApply).
+    decided_by: opts.forceApply ? (opts.principal ?? null) : null,
     decided_at: now,
   }
   d.patch = applied
@@ -188,10 +192,15 @@ export async function patchRun(
 }
 
 /** Rejects a pending patch: nothing changes but the patch record; a quiet run may now end. */
-export function rejectPatch(d: Draft, patch: PatchRecord, reason?: string): PatchRecord {
+export function rejectPatch(
+  d: Draft,
+  patch: PatchRecord,
+  reason?: string,
+  principal?: string
+): PatchRecord {
   if (isTerminalRun(d.run.status))
     throw new AobError(ErrorCode.RunFinished, `run ${d.run.id} already ${d.run.status}`)
-  d.patch = { ...patch, status: 'rejected', decided_at: d.now() }
+  d.patch = { ...patch, status: 'rejected', decided_by: principal ?? null, decided_at: d.now() }
   d.setRun({ pending_patches: Math.max(0, d.run.pending_patches - 1) })
   d.emit('patch_rejected', undefined, { patch_id: patch.id, reason: reason ?? null })
   settle(d)

@@ -78,6 +78,8 @@ export interface RunRecord {
   last_seq: number
   idempotency_key: string | null
   replay_of: string | null
+  /** The principal that created the run (SPEC §4); null for runs made before principals. */
+  created_by: string | null
   trace_id: string
   created_at: string
   updated_at: string
@@ -128,6 +130,10 @@ export interface PatchRecord {
   status: 'applied' | 'pending' | 'rejected'
   operations: unknown[]
   reason: string | null
+  /** The principal that submitted the patch (an agent: `agent:<run_id>/<node_id>`). */
+  submitted_by: string | null
+  /** The principal that approved or rejected it (null when applied at once). */
+  decided_by: string | null
   ir_version: number | null
   created_at: string
   decided_at: string | null

@@ -9,10 +9,18 @@ import { AobError, ErrorCode } from '../errors.ts'
 
 const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 }
 
-export type AuthEnv = { Variables: { role: Role } }
+/** Who makes a request: their principal name and role (SPEC §4). */
+export interface Principal {
+  name: string
+  role: Role
+}
+
+export type AuthEnv = { Variables: { role: Role; principal: Principal } }
 
 export function bearerAuth(grants: TokenGrant[]): MiddlewareHandler<AuthEnv> {
-  const byDigest = new Map(grants.map((g) => [digest(g.token), g.role]))
+  const byDigest = new Map<string, Principal>(
+    grants.map((g) => [digest(g.token), { name: g.principal, role: g.role }])
+  )
   return async (c, next) => {
     const header = c.req.header('authorization') ?? ''
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
@@ -23,9 +31,10 @@ export function bearerAuth(grants: TokenGrant[]): MiddlewareHandler<AuthEnv> {
         ErrorCode.Unauthorized,
         'missing bearer token (Authorization: Bearer <token>)'
       )
-    const role = byDigest.get(digest(token))
-    if (!role) throw new AobError(ErrorCode.Unauthorized, 'invalid token')
-    c.set('role', role)
+    const principal = byDigest.get(digest(token))
+    if (!principal) throw new AobError(ErrorCode.Unauthorized, 'invalid token')
+    c.set('role', principal.role)
+    c.set('principal', principal)
     await next()
   }
 }

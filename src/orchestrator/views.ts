@@ -11,6 +11,7 @@ export function runSummary(r: RunRecord) {
     updated_at: r.updated_at,
     finished_at: r.finished_at,
     replay_of: r.replay_of,
+    created_by: r.created_by ?? null,
   }
 }
 
@@ -54,6 +55,8 @@ export function patchView(p: PatchRecord) {
     status: p.status,
     operations: p.operations,
     reason: p.reason,
+    submitted_by: p.submitted_by ?? null,
+    decided_by: p.decided_by ?? null,
     ir_version: p.ir_version,
     created_at: p.created_at,
     decided_at: p.decided_at,

@@ -27,6 +27,8 @@ export interface CreateRunOptions {
   ir?: Ir
   input: unknown
   idempotencyKey?: string
+  /** The principal creating the run. */
+  createdBy?: string
   replay?: { of: RunState; from?: string }
 }
 
@@ -52,6 +54,7 @@ export async function createRun(
     last_seq: 0,
     idempotency_key: opts.idempotencyKey ?? null,
     replay_of: opts.replay ? opts.replay.of.run.id : null,
+    created_by: opts.createdBy ?? null,
     trace_id: newTraceId(),
     created_at: now,
     updated_at: now,

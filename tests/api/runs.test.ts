@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { BACKENDS } from '../helpers/backends.ts'
-import { OPERATOR, testPlatform, type TestPlatform } from '../helpers/kernel.ts'
+import { ADMIN, OPERATOR, OPERATOR2, testPlatform, type TestPlatform } from '../helpers/kernel.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
 const quick = {
@@ -295,6 +295,54 @@ for (const backend of BACKENDS)
     const eventsOf = async (id: string) =>
       (await p.call('GET', `/runs/${id}/events`)).body.events.length
 
+    test('principals: runs record created_by; a patch records who submitted and who decided, and its submitter may not decide it', async () => {
+      const digest = new Bun.CryptoHasher('sha256').update(OPERATOR).digest('hex').slice(0, 8)
+      const id = await start({
+        name: 'who',
+        patch_policy: 'approve',
+        nodes: [{ id: 'a', type: 'sleep', config: { ms: 300 } }],
+      })
+      const run = (await p.call('GET', `/runs/${id}`)).body
+      expect(run.created_by).toBe(`operator-${digest}`)
+      expect(
+        (await p.call('GET', '/runs?limit=5')).body.runs.find((r: any) => r.run_id === id)
+          .created_by
+      ).toBe(`operator-${digest}`)
+      const op = [{ op: 'add', path: '/nodes/-', value: { id: 'late', type: 'noop' } }]
+      const submitted = (await p.call('POST', `/runs/${id}/patch`, { operations: op }, OPERATOR2))
+        .body
+      expect(submitted.status).toBe('pending')
+      const self = await p.call('POST', `/patches/${submitted.patch_id}/approve`, {}, OPERATOR2)
+      expect(self.status).toBe(403)
+      expect(self.body.error.code).toBe('FORBIDDEN')
+      expect((await p.call('GET', `/patches/${submitted.patch_id}`)).body).toMatchObject({
+        status: 'pending',
+        submitted_by: 'ops2',
+        decided_by: null,
+      })
+      const approved = await p.call('POST', `/patches/${submitted.patch_id}/approve`, {}, OPERATOR)
+      expect(approved.body).toMatchObject({
+        status: 'applied',
+        submitted_by: 'ops2',
+        decided_by: `operator-${digest}`,
+      })
+      const second = (
+        await p.call(
+          'POST',
+          `/runs/${id}/patch`,
+          { operations: [{ op: 'add', path: '/nodes/-', value: { id: 'later', type: 'noop' } }] },
+          ADMIN
+        )
+      ).body
+      const rejected = await p.call(
+        'POST',
+        `/patches/${second.patch_id}/reject`,
+        { reason: 'no' },
+        OPERATOR2
+      )
+      expect(rejected.body).toMatchObject({ status: 'rejected', decided_by: 'ops2' })
+    })
+
     test('invalid operations are 422 and change nothing', async () => {
       const id = await start(slow(800))
       const before = await eventsOf(id)
@@ -367,11 +415,11 @@ for (const backend of BACKENDS)
         reason: 'agent idea',
       })
       expect((await p.call('GET', `/runs/${id}`)).body.ir_version).toBe(1)
-      const approved = await p.call('POST', `/patches/${res.body.patch_id}/approve`, {}, OPERATOR)
+      const approved = await p.call('POST', `/patches/${res.body.patch_id}/approve`, {}, OPERATOR2)
       expect(approved.status).toBe(200)
       expect(approved.body).toMatchObject({ status: 'applied', ir_version: 2 })
       expect(
-        (await p.call('POST', `/patches/${res.body.patch_id}/reject`, {}, OPERATOR)).status
+        (await p.call('POST', `/patches/${res.body.patch_id}/reject`, {}, OPERATOR2)).status
       ).toBe(409)
       const run = await waitFor(async () => {
         const r = (await p.call('GET', `/runs/${id}`)).body
@@ -392,7 +440,7 @@ for (const backend of BACKENDS)
         { operations: [{ op: 'add', path: '/nodes/1/config', value: { output: 'no' } }] },
         OPERATOR
       )
-      const rejected = await p.call('POST', `/patches/${res.body.patch_id}/reject`, {}, OPERATOR)
+      const rejected = await p.call('POST', `/patches/${res.body.patch_id}/reject`, {}, OPERATOR2)
       expect(rejected.body.status).toBe('rejected')
       const run = await waitFor(async () => {
         const r = (await p.call('GET', `/runs/${id}`)).body
@@ -431,7 +479,7 @@ for (const backend of BACKENDS)
         5_000,
         'a quiet run paused by its pending patch'
       )
-      await p.call('POST', `/patches/${res.body.patch_id}/approve`, {}, OPERATOR)
+      await p.call('POST', `/patches/${res.body.patch_id}/approve`, {}, OPERATOR2)
       const run = await waitFor(async () => {
         const r = (await p.call('GET', `/runs/${id}`)).body
         return r.status === 'succeeded' ? r : null

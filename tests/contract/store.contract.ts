@@ -211,6 +211,8 @@ export function storeContract(name: string, make: () => Promise<Store>) {
         status: 'pending' as const,
         operations: [{ op: 'remove', path: '/nodes/1' }],
         reason: null,
+        submitted_by: null,
+        decided_by: null,
         ir_version: null,
         created_at: new Date().toISOString(),
         decided_at: null,

@@ -25,6 +25,7 @@ export function runRecord(document: unknown, extra: Partial<RunRecord> = {}): Ru
     last_seq: 0,
     idempotency_key: null,
     replay_of: null,
+    created_by: null,
     trace_id: 't',
     created_at: now,
     updated_at: now,

@@ -19,6 +19,8 @@ export type Backend = 'embedded' | 'redis-pg'
 export const ADMIN = 'admin-token-0001'
 export const OPERATOR = 'operator-token-0001'
 export const VIEWER = 'viewer-token-0001'
+/** A second operator, named: principal `ops2`. */
+export const OPERATOR2 = 'operator-token-0002'
 
 export function testConfig(
   overrides: Partial<Config> = {},
@@ -26,7 +28,7 @@ export function testConfig(
 ): Config {
   return parseConfig(
     {
-      AOB_TOKENS: `admin:${ADMIN},operator:${OPERATOR},viewer:${VIEWER}`,
+      AOB_TOKENS: `admin:${ADMIN},operator:${OPERATOR},viewer:${VIEWER},operator@ops2:${OPERATOR2}`,
       AOB_LOG_LEVEL: process.env.AOB_LOG_LEVEL ?? 'silent',
       ...env,
     },

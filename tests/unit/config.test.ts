@@ -57,3 +57,17 @@ test('the JSON nesting limit is configurable and reaches the limits', () => {
   expect(parseConfig({}).limits.maxJsonDepth).toBe(64)
   expect(parseConfig({ AOB_MAX_JSON_DEPTH: '128' }).limits.maxJsonDepth).toBe(128)
 })
+
+test('tokens name their principal: role@name:token, else <role>-<first 8 hex of SHA-256(token)>', () => {
+  const grants = parseConfig({
+    AOB_TOKENS: 'admin@alice:token-aaaa-0001,operator:token-bbbb-0002',
+  }).tokens
+  expect(grants[0]).toEqual({ role: 'admin', token: 'token-aaaa-0001', principal: 'alice' })
+  const digest = new Bun.CryptoHasher('sha256').update('token-bbbb-0002').digest('hex').slice(0, 8)
+  expect(grants[1].principal).toBe(`operator-${digest}`)
+  expect(fails({ AOB_TOKENS: 'admin@Bad Name:token-aaaa-0001' })).toContain('AOB_TOKENS')
+  expect(fails({ AOB_TOKENS: 'admin@alice:short' })).toContain('AOB_TOKENS')
+  expect(fails({ AOB_TOKENS: 'admin@alice:token-aaaa-0001,viewer@bob:token-aaaa-0001' })).toContain(
+    'twice'
+  )
+})

@@ -62,6 +62,7 @@ export function runRoutes(kernel: Kernel) {
       ir,
       input: body.input ?? null,
       idempotencyKey: body.idempotency_key,
+      createdBy: c.get('principal').name,
     })
     if (!created && run.workflow_id !== workflowId) {
       throw new AobError(
@@ -124,7 +125,12 @@ export function runRoutes(kernel: Kernel) {
     const { value } = await transact(
       kernel,
       id,
-      (d) => patchRun(d, body.operations, { reason: body.reason, limits: config.limits }),
+      (d) =>
+        patchRun(d, body.operations, {
+          reason: body.reason,
+          limits: config.limits,
+          principal: c.get('principal').name,
+        }),
       { durableDispatch: true }
     )
     return c.json({ patch_id: value.id, status: value.status, ir_version: value.ir_version })
@@ -143,6 +149,7 @@ export function runRoutes(kernel: Kernel) {
       document: old.run.document,
       input: old.run.input,
       replay: { of: old, from: body.from },
+      createdBy: c.get('principal').name,
     })
     return c.json({ run_id: run.id, replay_of: old.run.id, status: run.status }, 201)
   })
@@ -158,6 +165,13 @@ export function runRoutes(kernel: Kernel) {
     const patch = await getPatch(c.req.param('id'))
     const body = parseBody(DecideBody, await readJson(c, { maxDepth, optional: true }))
     const decision = c.req.param('decision')
+    const who = c.get('principal').name
+    // SPEC §4: whoever submitted a patch may not decide it.
+    if (patch.submitted_by === who)
+      throw new AobError(
+        ErrorCode.Forbidden,
+        `patch ${patch.id} was submitted by ${who}, who may not decide it`
+      )
     const { value } = await transact(
       kernel,
       patch.run_id,
@@ -166,8 +180,12 @@ export function runRoutes(kernel: Kernel) {
         if (current.status !== 'pending')
           throw new AobError(ErrorCode.Conflict, `patch ${patch.id} is already ${current.status}`)
         if (decision === 'approve')
-          return patchRun(d, current.operations, { limits: config.limits, forceApply: current })
-        return rejectPatch(d, current, body.reason)
+          return patchRun(d, current.operations, {
+            limits: config.limits,
+            forceApply: current,
+            principal: who,
+          })
+        return rejectPatch(d, current, body.reason, who)
       },
       { durableDispatch: true }
     )
