@@ -2,6 +2,7 @@
 import { Hono } from 'hono'
 import * as v from 'valibot'
 import { isJsonObject, strictObject } from '../../model/schema.ts'
+import { mayDecidePatch } from '../../engine/authz.ts'
 import { cancelRun } from '../../engine/route.ts'
 import { patchRun, PatchRequest, rejectPatch } from '../../engine/patch.ts'
 import { RunStatus, type PatchRecord } from '../../engine/state.ts'
@@ -165,13 +166,10 @@ export function runRoutes(kernel: Kernel) {
     const patch = await getPatch(c.req.param('id'))
     const body = parseBody(DecideBody, await readJson(c, { maxDepth, optional: true }))
     const decision = c.req.param('decision')
-    const who = c.get('principal').name
-    // SPEC §4: whoever submitted a patch may not decide it.
-    if (patch.submitted_by === who)
-      throw new AobError(
-        ErrorCode.Forbidden,
-        `patch ${patch.id} was submitted by ${who}, who may not decide it`
-      )
+    const principal = c.get('principal')
+    const who = principal.name
+    const verdict = mayDecidePatch(principal, patch)
+    if (!verdict.ok) throw new AobError(ErrorCode.Forbidden, verdict.reason)
     const { value } = await transact(
       kernel,
       patch.run_id,
