@@ -1,10 +1,10 @@
 /**
- * Group commit: calls made while others are in flight wait and go together in the next one
- * (one round trip, one transaction, one WAL flush for many); nothing waits when fewer than
- * `maxInFlight` calls are in flight. More than one may be in flight so that one slow call (a
- * connection that died mid-query and is only noticed late) does not hold up every other
- * item. A call that fails as a whole (one bad item) is retried item by item, so that each item
- * gets its own answer.
+ * Group commit: calls made while one is in flight wait and go together in the next one (one
+ * round trip, one transaction, one WAL flush for many); nothing waits when nothing is in
+ * flight. A call still running after `stallMs` stops counting as in flight, so that one call
+ * stuck on a connection that died (seen after a Postgres restart: 10-20 s) does not hold up
+ * every other item; it still answers its own items when it ends. A call that fails as a whole
+ * (one bad item) is retried item by item, so that each item gets its own answer.
  * @module
  */
 export interface Batcher<I, R> {
@@ -19,8 +19,8 @@ export function createBatcher<I, O, R>(opts: {
   /** The item's error when its call failed. */
   error?(item: I, e: unknown): unknown
   max?: number
-  /** Calls in flight at once (default 1); callers keep concurrent batches deadlock-free. */
-  maxInFlight?: number
+  /** Time after which a call no longer blocks the next one (default 1 s). */
+  stallMs?: number
 }): Batcher<I, R> {
   interface Waiting {
     item: I
@@ -29,7 +29,7 @@ export function createBatcher<I, O, R>(opts: {
   }
   let waiting: Waiting[] = []
   let inFlight = 0
-  const maxInFlight = opts.maxInFlight ?? 1
+  const stallMs = opts.stallMs ?? 1_000
   const answer = (w: Waiting, output: O) => {
     try {
       w.resolve(opts.settle(w.item, output))
@@ -39,9 +39,20 @@ export function createBatcher<I, O, R>(opts: {
   }
   const fail = (w: Waiting, e: unknown) => w.reject(opts.error ? opts.error(w.item, e) : e)
   const flush = async (): Promise<void> => {
-    if (waiting.length === 0 || inFlight >= maxInFlight) return
+    if (waiting.length === 0 || inFlight > 0) return
     const batch = waiting.splice(0, opts.max ?? 200)
     inFlight++
+    let counted = true
+    const release = () => {
+      if (!counted) return
+      counted = false
+      inFlight--
+    }
+    // Concurrent batches are safe: callers lock rows in one order (no deadlock).
+    const stalled = setTimeout(() => {
+      release()
+      void flush()
+    }, stallMs)
     try {
       const outputs = await opts.call(batch.map((w) => w.item))
       batch.forEach((w, i) => answer(w, outputs[i]))
@@ -54,7 +65,8 @@ export function createBatcher<I, O, R>(opts: {
             (err) => fail(w, err)
           )
     } finally {
-      inFlight--
+      clearTimeout(stalled)
+      release()
       void flush()
     }
   }

@@ -154,9 +154,6 @@ export function createPostgresStore(
     settle: (c, status) => settle(status, c.run, c.prepared),
     // One bad item (a completion committed twice) must not fail the others.
     error: (c, e) => ledgerError(e, c.run.id),
-    // Two at once: one call stuck on a connection that died (seen after a Postgres restart:
-    // 10-20 s) must not hold up every commit.
-    maxInFlight: 2,
   })
   const enqueue = (run: RunRecord, t: Transition) => commits.run({ run, prepared: itemOf(run, t) })
 
@@ -175,8 +172,6 @@ export function createPostgresStore(
       return row.existing
     },
     settle: (_c, existing) => existing,
-    // Two at once, for the same reason.
-    maxInFlight: 2,
   })
 
   // Clearing a pending dispatch is not urgent (a lost clear costs one more dispatch): the clears
