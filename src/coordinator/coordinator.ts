@@ -76,12 +76,16 @@ export async function startCoordinator(
     },
     Math.min(opts.rebuildCheckMs ?? 1_000, sweepAfterMs)
   )
-  const consumer = startConsumer<CompletionSignal>(kernel, {
-    topic: TOPICS.completions,
+  // One consumer name for both lanes: this process, in the coordinators' group of each topic.
+  const member = {
     group: 'coordinator',
     consumer: `coordinator-${process.pid}-${crypto.randomUUID().slice(0, 8)}`,
     concurrency: opts.concurrency ?? 128,
     visibilityMs: opts.visibilityMs ?? 30_000,
+  }
+  const consumer = startConsumer<CompletionSignal>(kernel, {
+    ...member,
+    topic: TOPICS.completions,
     schema: CompletionSchema,
     async process({ msg: raw, deliveries }) {
       const msg = boundedSignal(raw, kernel.config.limits.maxJsonDepth)
@@ -107,11 +111,8 @@ export async function startCoordinator(
   })
   // The request lane: workers asking for a run transition (the agent's patch_workflow).
   const requests = startConsumer<Request>(kernel, {
+    ...member,
     topic: TOPICS.requests,
-    group: 'coordinator',
-    consumer: `coordinator-${process.pid}-${crypto.randomUUID().slice(0, 8)}`,
-    concurrency: opts.concurrency ?? 128,
-    visibilityMs: opts.visibilityMs ?? 30_000,
     schema: RequestSchema,
     process: async ({ msg }) => kernel.lanes.reply(await answerRequest(kernel, msg)),
   })
