@@ -12,6 +12,7 @@ import {
   spawnOrchestrator,
   spawnService,
   type ServiceProcess,
+  migrateWith,
 } from '../helpers/cluster.ts'
 import Redis from 'ioredis'
 import { waitFor } from '../helpers/wait-for.ts'
@@ -28,10 +29,7 @@ test('coordinator killed at random moments: every run succeeds, nothing committe
     AOB_TOKENS: `admin:${ADMIN}`,
     AOB_VISIBILITY_MS: '1500',
   }
-  const migrate = Bun.spawnSync(['bun', join(import.meta.dir, '../../cli/main.ts'), 'migrate'], {
-    env: { ...process.env, ...env },
-  })
-  expect(migrate.exitCode).toBe(0)
+  expect(migrateWith(env)).toBe(0)
   const orchestrator = await spawnOrchestrator(env)
   const workers = [
     spawnService('worker', { ...env, AOB_LOG_LEVEL: 'debug' }),

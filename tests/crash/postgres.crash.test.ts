@@ -5,7 +5,7 @@
 import { expect, test } from 'bun:test'
 import { join } from 'node:path'
 import { ADMIN, distributedEnv } from '../helpers/kernel.ts'
-import { apiOf, spawnOrchestrator, spawnService } from '../helpers/cluster.ts'
+import { apiOf, spawnOrchestrator, spawnService, migrateWith } from '../helpers/cluster.ts'
 import { startPostgres } from '../helpers/services.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 import { ledger, recoveryTime } from './ledger.ts'
@@ -18,11 +18,7 @@ test('Postgres restarted mid-run: no accepted run or acknowledged write is lost'
     AOB_TOKENS: `admin:${ADMIN}`,
     AOB_VISIBILITY_MS: '1500',
   }
-  expect(
-    Bun.spawnSync(['bun', join(import.meta.dir, '../../cli/main.ts'), 'migrate'], {
-      env: { ...process.env, ...env },
-    }).exitCode
-  ).toBe(0)
+  expect(migrateWith(env)).toBe(0)
   const orchestrator = await spawnOrchestrator(env)
   const procs = [orchestrator, spawnService('coordinator', env), spawnService('worker', env)]
   const api = apiOf(orchestrator.url, ADMIN)

@@ -7,7 +7,13 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import Redis from 'ioredis'
 import { join } from 'node:path'
 import { ADMIN, distributedEnv } from '../helpers/kernel.ts'
-import { apiOf, spawnOrchestrator, spawnService, type ServiceProcess } from '../helpers/cluster.ts'
+import {
+  apiOf,
+  spawnOrchestrator,
+  spawnService,
+  type ServiceProcess,
+  migrateWith,
+} from '../helpers/cluster.ts'
 import { startRedis, type ServerHandle } from '../helpers/services.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 import { ledger, recoveryTime } from './ledger.ts'
@@ -27,11 +33,7 @@ describe('Redis lost mid-run', () => {
       AOB_TOKENS: `admin:${ADMIN}`,
       AOB_VISIBILITY_MS: '1500',
     }
-    expect(
-      Bun.spawnSync(['bun', join(import.meta.dir, '../../cli/main.ts'), 'migrate'], {
-        env: { ...process.env, ...env },
-      }).exitCode
-    ).toBe(0)
+    expect(migrateWith(env)).toBe(0)
     const orchestrator = await spawnOrchestrator(env)
     procs = [
       orchestrator,

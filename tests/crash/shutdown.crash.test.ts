@@ -4,7 +4,12 @@
  */
 import { afterAll, expect, test } from 'bun:test'
 import postgres from 'postgres'
-import { spawnOrchestrator, spawnService, type ServiceProcess } from '../helpers/cluster.ts'
+import {
+  spawnOrchestrator,
+  spawnService,
+  type ServiceProcess,
+  migrateWith,
+} from '../helpers/cluster.ts'
 import { ADMIN } from '../helpers/kernel.ts'
 import { startPostgres, startRedis, type ServerHandle } from '../helpers/services.ts'
 
@@ -25,10 +30,7 @@ test('every service exits within 5 s of SIGTERM with Redis and Postgres unreacha
     AOB_DATABASE_SCHEMA: 'shutdown_test',
     AOB_TOKENS: `admin:${ADMIN}`,
   }
-  const migrate = Bun.spawnSync(['bun', 'cli/main.ts', 'migrate'], {
-    env: { ...process.env, ...env },
-  })
-  expect(migrate.exitCode).toBe(0)
+  expect(migrateWith(env)).toBe(0)
   const orchestrator = await spawnOrchestrator(env)
   // A long task in flight on the worker: it must be released, not waited for.
   const res = await fetch(`${orchestrator.url}/api/v1/runs`, {

@@ -3,7 +3,7 @@ import { expect, test } from 'bun:test'
 import Redis from 'ioredis'
 import { join } from 'node:path'
 import { ADMIN, distributedEnv } from '../helpers/kernel.ts'
-import { apiOf, spawnOrchestrator, spawnService } from '../helpers/cluster.ts'
+import { apiOf, spawnOrchestrator, spawnService, migrateWith } from '../helpers/cluster.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 import { executions } from './ledger.ts'
 
@@ -13,11 +13,7 @@ test('a worker killed mid-task: the task is reclaimed by another worker', async 
     AOB_TOKENS: `admin:${ADMIN}`,
     AOB_VISIBILITY_MS: '1000',
   }
-  expect(
-    Bun.spawnSync(['bun', join(import.meta.dir, '../../cli/main.ts'), 'migrate'], {
-      env: { ...process.env, ...env },
-    }).exitCode
-  ).toBe(0)
+  expect(migrateWith(env)).toBe(0)
   const orchestrator = await spawnOrchestrator(env)
   const coordinator = spawnService('coordinator', env)
   const workers = [

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { createHttpHandler } from '../../workers/http/handler.ts'
 import { BACKENDS } from '../helpers/backends.ts'
 import { ADMIN, distributedEnv, testPlatform, type TestPlatform } from '../helpers/kernel.ts'
-import { apiOf, spawnOrchestrator, spawnService } from '../helpers/cluster.ts'
+import { apiOf, spawnOrchestrator, spawnService, migrateWith } from '../helpers/cluster.ts'
 import { harness } from '../net/guard-harness.ts'
 import { runToEnd } from '../contract/semantics.contract.ts'
 
@@ -236,11 +236,7 @@ for (const backend of BACKENDS) {
 
 test('the http worker as its own process on Redis, reaching an operator-allowed address', async () => {
   const env = { ...(await distributedEnv()), AOB_TOKENS: `admin:${ADMIN}` }
-  expect(
-    Bun.spawnSync(['bun', join(import.meta.dir, '../../cli/main.ts'), 'migrate'], {
-      env: { ...process.env, ...env },
-    }).exitCode
-  ).toBe(0)
+  expect(migrateWith(env)).toBe(0)
   const orchestrator = await spawnOrchestrator(env)
   const procs = [
     orchestrator,

@@ -69,6 +69,13 @@ export function spawnService(
   }
 }
 
+/** `aob migrate` from source against `env` (a process of its own, as operators run it); its exit code. */
+export function migrateWith(env: Record<string, string>): number {
+  return Bun.spawnSync(['bun', join(root, 'cli/main.ts'), 'migrate'], {
+    env: { ...process.env, ...env },
+  }).exitCode
+}
+
 /** Starts an orchestrator on a free port and waits until /health answers. */
 export async function spawnOrchestrator(
   env: Record<string, string>,
