@@ -31,3 +31,7 @@ ENTRYPOINT ["aob-builtin-worker"]
 FROM runtime AS aob-http-worker
 COPY --from=build /src/dist/aob-http-worker /usr/local/bin/aob-http-worker
 ENTRYPOINT ["aob-http-worker"]
+
+FROM runtime AS aob-hitl-worker
+COPY --from=build /src/dist/aob-hitl-worker /usr/local/bin/aob-hitl-worker
+ENTRYPOINT ["aob-hitl-worker"]

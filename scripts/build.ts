@@ -11,6 +11,7 @@ export const BINARIES: Record<string, string> = {
   'aob-coordinator': 'cli/entries/coordinator.ts',
   'aob-builtin-worker': 'workers/builtin/main.ts',
   'aob-http-worker': 'workers/http/main.ts',
+  'aob-hitl-worker': 'workers/hitl/main.ts',
 }
 
 if (import.meta.main) await build(process.argv.slice(2))

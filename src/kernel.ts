@@ -14,6 +14,7 @@ import { createLogger, type Logger } from './log.ts'
 import type { Bus } from './ports/bus.ts'
 import type { Store, StoredWorkflow } from './ports/store.ts'
 import { BoundedMap } from './bounded-map.ts'
+import { Counters } from './counters.ts'
 import type { RunState } from './engine/state.ts'
 import type { Ir } from './model/ir.ts'
 import type { Workflow } from './model/workflow.ts'
@@ -44,6 +45,8 @@ export interface KernelState {
   readonly runnable: BoundedMap<string, { workflow: Workflow; ir: Ir }>
   /** Serialises this process's transitions of one run. */
   readonly runLock: <T>(runId: string, fn: () => Promise<T>) => Promise<T>
+  /** What this process counted (hitl_approvals_total, …). */
+  readonly counters: Counters
 }
 
 const RUN_CACHE_LIMIT = 10_000
@@ -55,6 +58,7 @@ export function createKernelState(): KernelState {
     workflows: new BoundedMap(WORKFLOW_CACHE_LIMIT),
     runnable: new BoundedMap(WORKFLOW_CACHE_LIMIT),
     runLock: createKeyedMutex(),
+    counters: new Counters(),
   }
 }
 

@@ -21,6 +21,7 @@ import {
 import { TOPICS } from '../ports/bus.ts'
 import { transact } from '../runs/transact.ts'
 import { startConsumer, type Service } from '../worker/consumer.ts'
+import { createApprovalTimeouts } from './approval-timeouts.ts'
 import { answerRequest } from './requests.ts'
 
 export interface CoordinatorOptions {
@@ -33,6 +34,8 @@ export interface CoordinatorOptions {
    * committed it died before dispatching) and done again by the sweep. Default: visibilityMs.
    */
   sweepAfterMs?: number
+  /** How often to look for approvals whose timeout is due (default 1 s; SPEC: within a second). */
+  timeoutSweepMs?: number
 }
 
 export async function startCoordinator(
@@ -60,6 +63,18 @@ export async function startCoordinator(
       await kernel.store.clearDispatchPending(id)
     }
   }
+  const timeouts = createApprovalTimeouts(kernel)
+  let sweepingTimeouts = false
+  const sweepTimeouts = () => {
+    if (sweepingTimeouts) return
+    sweepingTimeouts = true
+    timeouts
+      .sweep()
+      .catch((e) => log.warn({ err: e }, 'approval timeout sweep failed'))
+      .finally(() => (sweepingTimeouts = false))
+  }
+  sweepTimeouts()
+  const timeoutWatch = setInterval(sweepTimeouts, opts.timeoutSweepMs ?? 1_000)
   let checking = false
   let lastSweep = 0
   const watch = setInterval(
@@ -90,9 +105,12 @@ export async function startCoordinator(
     async process({ msg: raw, deliveries }) {
       const msg = boundedSignal(raw, kernel.config.limits.maxJsonDepth)
       try {
-        const { value: applied, state } = await transact(kernel, msg.run_id as RunId, (d) =>
-          applyCompletion(d, msg)
-        )
+        const {
+          value: applied,
+          state,
+          events,
+        } = await transact(kernel, msg.run_id as RunId, (d) => applyCompletion(d, msg))
+        if (msg.outcome.kind === 'wait') timeouts.watch(msg.run_id, events)
         if (!applied && deliveries > 1) {
           // A redelivered signal that no longer applies was committed before, and the
           // coordinator that committed it may have died before dispatching what followed (the
@@ -120,6 +138,8 @@ export async function startCoordinator(
     name: 'coordinator',
     async stop() {
       clearInterval(watch)
+      clearInterval(timeoutWatch)
+      timeouts.stop()
       await Promise.all([consumer.stop(), requests.stop()])
     },
   }
@@ -128,8 +148,8 @@ export async function startCoordinator(
 /** An output out of bounds becomes the node's failure, as the worker runtime would report it. */
 function boundedSignal(s: CompletionSignal, maxJsonDepth: number): CompletionSignal {
   const o = s.outcome
-  if (o.kind !== 'done') return s
-  const problem = jsonProblem(o.output, maxJsonDepth)
+  if (o.kind === 'fail') return s
+  const problem = jsonProblem(o.kind === 'done' ? o.output : o.data, maxJsonDepth)
   if (!problem) return s
   return {
     ...s,

@@ -5,7 +5,15 @@
 import { dict, dictOf } from '../model/dict.ts'
 import type { Ir } from '../model/ir.ts'
 import type { ExpressionContext, Task } from '../model/messages.ts'
-import type { NewEvent, NodeState, PatchRecord, RunRecord, RunState, Transition } from './state.ts'
+import type {
+  ApprovalRecord,
+  NewEvent,
+  NodeState,
+  PatchRecord,
+  RunRecord,
+  RunState,
+  Transition,
+} from './state.ts'
 
 export class Draft {
   readonly run: RunRecord
@@ -13,6 +21,8 @@ export class Draft {
   readonly tasks: Task[] = []
   /** A patch record to store with this transition. */
   patch?: PatchRecord
+  /** Approvals to store with this transition, by id (the last version of each). */
+  private readonly approvals = new Map<string, ApprovalRecord>()
   private readonly changed = new Map<string, NodeState | null>()
   private readonly runChanges: Transition['run'] = {}
   /** The expression context, rebuilt only after a node may have changed. */
@@ -62,6 +72,10 @@ export class Draft {
     return [...ids]
   }
 
+  putApproval(record: ApprovalRecord): void {
+    this.approvals.set(record.id, record)
+  }
+
   setRun(changes: Transition['run']): void {
     Object.assign(this.run, changes)
     Object.assign(this.runChanges, changes)
@@ -103,6 +117,7 @@ export class Draft {
       tasks: this.tasks,
     }
     if (this.patch) t.patch = this.patch
+    if (this.approvals.size > 0) t.approvals = [...this.approvals.values()]
     return t
   }
 }

@@ -10,6 +10,7 @@ import { renderTemplates } from '../expr/template.ts'
 import { dict, own } from '../model/dict.ts'
 import { descendants, type IrEdge } from '../model/ir.ts'
 import { KNOWN_NODE_TYPES } from '../model/node-configs.ts'
+import { cancelApproval, openApproval } from './approval-record.ts'
 import type { Draft } from './draft.ts'
 import type { CompletionSignal, Task } from '../model/messages.ts'
 import { isTerminalRun } from './state.ts'
@@ -41,7 +42,18 @@ export async function applyCompletion(d: Draft, signal: CompletionSignal): Promi
   const ir = own(d.ir.nodes, signal.node_id)
   if (!ir) return false
   const { outcome } = signal
-  if (outcome.kind === 'wait') {
+  if (outcome.kind === 'wait' && ir.type === 'hitl') {
+    // The task is over; the node waits on its approval until a decision or its timeout.
+    if (!openApproval(d, signal.node_id, outcome.data))
+      await resolve(d, signal.node_id, {
+        status: 'failed',
+        error: {
+          code: ErrorCode.InvalidOutput,
+          message: 'the hitl worker reported a wait without a valid approval (prompt, data)',
+          retryable: false,
+        },
+      })
+  } else if (outcome.kind === 'wait') {
     // The task is over; the node waits (status `waiting`, same epoch) until resumeWaiting.
     d.node(signal.node_id).status = 'waiting'
     d.emit('log', signal.node_id, { level: 'info', message: `waiting: ${outcome.reason}` })
@@ -97,6 +109,7 @@ export function cancelRun(d: Draft, reason?: string): void {
   const now = d.now()
   for (const id of d.nodeIds()) {
     const status = d.peek(id)?.status
+    if (status === 'waiting') cancelApproval(d, id)
     if (status === 'running' || status === 'waiting')
       Object.assign(d.node(id), { status: 'cancelled', finished_at: now })
   }

@@ -104,6 +104,55 @@ export interface NodeState {
   finished_at?: string
   /** Tokens this node sent on its outgoing edges when it last finished. */
   took?: number
+  /** The pending approval of a waiting hitl node (its record, as in the approvals table). */
+  approval?: ApprovalRecord
+}
+
+export const APPROVAL_STATUSES = [
+  'pending',
+  'approved',
+  'rejected',
+  'timed_out',
+  'cancelled',
+] as const
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number]
+export type Decision = 'approve' | 'reject'
+
+export interface ApprovalVote {
+  /** The principal's name. */
+  by: string
+  decision: Decision
+  comment: string | null
+  at: string
+}
+
+/** SPEC §4.1's approval, plus the rules it was created with. */
+export interface ApprovalRecord {
+  id: string
+  run_id: RunId
+  node_id: string
+  /** The node's activation (from 1). */
+  iteration: number
+  /** The node's epoch while it waits: a decision resolves only that activation. */
+  epoch: number
+  prompt: string
+  status: ApprovalStatus
+  quorum: number
+  votes: ApprovalVote[]
+  decision: Decision | null
+  decided_by: string | null
+  comment: string | null
+  /** While pending, the node's templated default; once resolved, the decision's data. */
+  data: unknown
+  created_at: string
+  timeout_at: string | null
+  decided_at: string | null
+  /** Role and principal names; null: any operator or admin. */
+  approvers: string[] | null
+  allow_self_approval: boolean
+  on_timeout: 'approve' | 'reject' | 'fail'
+  /** The run's creator (who may not decide unless allow_self_approval). */
+  run_created_by: string | null
 }
 
 export interface RunState {
@@ -159,6 +208,8 @@ export interface Transition {
   events: NewEvent[]
   tasks: Task[]
   patch?: PatchRecord
+  /** Approvals created or changed by this transition (stored with it, atomically). */
+  approvals?: ApprovalRecord[]
   /**
    * Record, in the same commit, that these tasks still have to be dispatched: if the process
    * dies before it dispatches them, a coordinator's sweep does (Store.listDispatchPending).
@@ -172,7 +223,8 @@ export function isEmptyTransition(t: Transition): boolean {
     Object.keys(t.nodes).length === 0 &&
     t.events.length === 0 &&
     t.tasks.length === 0 &&
-    !t.patch
+    !t.patch &&
+    !t.approvals?.length
   )
 }
 

@@ -5,6 +5,7 @@
  */
 import * as v from 'valibot'
 import { record, strictObject } from './schema.ts'
+import { PRINCIPAL_NAME } from '../config.ts'
 import type { ErrorDetail } from '../errors.ts'
 import { pipelineErrors } from '../pipeline/pipeline.ts'
 
@@ -16,6 +17,9 @@ export interface NodeTypeDefinition {
 
 const ms = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(86_400_000))
 const stringMap = record(v.string(), v.string())
+const ROLE_NAMES = new Set(['viewer', 'operator', 'admin'])
+/** An approval waits at most 30 days. */
+export const MAX_APPROVAL_TIMEOUT_MS = 30 * 86_400_000
 
 export const NODE_TYPES: Record<string, NodeTypeDefinition> = {
   noop: {
@@ -48,11 +52,46 @@ export const NODE_TYPES: Record<string, NodeTypeDefinition> = {
   hitl: {
     config: strictObject({
       prompt: v.pipe(v.string(), v.minLength(1), v.maxLength(16_384)),
-      timeout_ms: v.optional(ms),
+      timeout_ms: v.optional(
+        v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_APPROVAL_TIMEOUT_MS))
+      ),
       on_timeout: v.optional(v.picklist(['approve', 'reject', 'fail'])),
-      approvers: v.optional(v.array(v.string())),
+      approvers: v.optional(
+        v.pipe(
+          v.array(
+            v.pipe(
+              v.string(),
+              v.regex(PRINCIPAL_NAME, 'must be a role or principal name ([a-z0-9._-]{1,64})')
+            )
+          ),
+          v.minLength(1),
+          v.maxLength(100)
+        )
+      ),
+      quorum: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100))),
+      allow_self_approval: v.optional(v.boolean()),
       data: v.optional(v.unknown()),
+      notify: v.optional(
+        strictObject({
+          url: v.pipe(v.string(), v.minLength(1), v.maxLength(8192)),
+          headers: v.optional(stringMap),
+        })
+      ),
     }),
+    check(config) {
+      // Named principals only (no role): a quorum larger than the list can never be reached.
+      const approvers = (config.approvers as string[] | undefined) ?? []
+      const quorum = (config.quorum as number | undefined) ?? 1
+      const named = approvers.filter((a) => !ROLE_NAMES.has(a))
+      if (approvers.length > 0 && named.length === approvers.length && quorum > named.length)
+        return [
+          {
+            path: '/quorum',
+            message: `quorum ${quorum} can never be reached by the ${named.length} named approver(s)`,
+          },
+        ]
+      return []
+    },
   },
   agent: {
     config: strictObject({

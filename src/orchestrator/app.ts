@@ -10,6 +10,7 @@ import type { Kernel } from '../kernel.ts'
 import { VERSION } from '../version.ts'
 import { bearerAuth, type AuthEnv } from './auth.ts'
 import { errorBody, handleError } from './http-errors.ts'
+import { approvalRoutes } from './routes/approvals.ts'
 import { eventRoutes } from './routes/events.ts'
 import { runRoutes } from './routes/runs.ts'
 import { workflowRoutes } from './routes/workflows.ts'
@@ -72,6 +73,7 @@ export function createApp(kernel: Kernel, opts: AppOptions = {}) {
   )
   api.route('/', workflowRoutes(kernel))
   api.route('/', runRoutes(kernel))
+  api.route('/', approvalRoutes(kernel))
   api.route('/', eventRoutes(kernel, { keepAliveMs: opts.keepAliveMs ?? 5_000 }))
   app.route('/api/v1', api)
   return app

@@ -15,6 +15,7 @@ const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   RUN_NOT_FOUND: 404,
   WORKFLOW_NOT_FOUND: 404,
   PATCH_NOT_FOUND: 404,
+  APPROVAL_NOT_FOUND: 404,
   CONFLICT: 409,
   TAG_CONFLICT: 409,
   RUN_FINISHED: 409,
@@ -23,6 +24,7 @@ const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   PAYLOAD_TOO_LARGE: 413,
   INVALID_WORKFLOW: 422,
   INVALID_PATCH: 422,
+  INVALID_DECISION: 422,
   RATE_LIMITED: 429,
 }
 

@@ -53,7 +53,10 @@ export async function readJson(c: Context, opts: ReadJsonOptions): Promise<unkno
 export function parseBody<S extends v.GenericSchema>(
   schema: S,
   value: unknown,
-  code: typeof ErrorCode.BadRequest | typeof ErrorCode.InvalidPatch = ErrorCode.BadRequest
+  code:
+    | typeof ErrorCode.BadRequest
+    | typeof ErrorCode.InvalidPatch
+    | typeof ErrorCode.InvalidDecision = ErrorCode.BadRequest
 ): v.InferOutput<S> {
   const res = v.safeParse(schema, value)
   if (!res.success)

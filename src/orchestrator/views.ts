@@ -1,5 +1,5 @@
 /** The API's JSON shapes of runs and their nodes. @module */
-import type { PatchRecord, RunRecord, RunState } from '../engine/state.ts'
+import type { ApprovalRecord, PatchRecord, RunRecord, RunState } from '../engine/state.ts'
 import { dict } from '../model/dict.ts'
 
 export function runSummary(r: RunRecord) {
@@ -16,7 +16,12 @@ export function runSummary(r: RunRecord) {
 }
 
 /** A run as the API shows it; outputs kept in the CAS show as `output_ref` unless `resolve`. */
-export function runView(state: RunState, patches: PatchRecord[], opts: { resolve?: boolean } = {}) {
+export function runView(
+  state: RunState,
+  patches: PatchRecord[],
+  approvals: ApprovalRecord[],
+  opts: { resolve?: boolean } = {}
+) {
   const { run } = state
   const nodes = dict<unknown>()
   for (const id of Object.keys(run.ir.nodes)) {
@@ -43,7 +48,7 @@ export function runView(state: RunState, patches: PatchRecord[], opts: { resolve
     last_seq: run.last_seq,
     idempotency_key: run.idempotency_key,
     nodes,
-    pending_approvals: [],
+    approvals: approvals.map(approvalView),
     patches: patches.map(patchView),
   }
 }
@@ -60,5 +65,29 @@ export function patchView(p: PatchRecord) {
     ir_version: p.ir_version,
     created_at: p.created_at,
     decided_at: p.decided_at,
+  }
+}
+
+/** SPEC §4.1's approval object (with the rules it was created with). */
+export function approvalView(a: ApprovalRecord) {
+  return {
+    id: a.id,
+    run_id: a.run_id,
+    node_id: a.node_id,
+    iteration: a.iteration,
+    prompt: a.prompt,
+    status: a.status,
+    quorum: a.quorum,
+    votes: a.votes,
+    decision: a.decision,
+    decided_by: a.decided_by,
+    comment: a.comment,
+    data: a.data,
+    created_at: a.created_at,
+    timeout_at: a.timeout_at,
+    decided_at: a.decided_at,
+    approvers: a.approvers,
+    on_timeout: a.on_timeout,
+    allow_self_approval: a.allow_self_approval,
   }
 }

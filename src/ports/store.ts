@@ -6,6 +6,8 @@
  */
 import type { RunId } from '../ids.ts'
 import type {
+  ApprovalRecord,
+  ApprovalStatus,
   NodeState,
   PatchRecord,
   RunEvent,
@@ -42,6 +44,17 @@ export interface RunFilter {
   /** Return runs created before this run id (exclusive). */
   before?: string
 }
+
+export interface ApprovalFilter {
+  status?: ApprovalStatus
+  run_id?: string
+  limit: number
+  /** Return approvals created before this approval id (exclusive). */
+  before?: string
+}
+
+/** A pending approval whose timeout is due. */
+export type DueApproval = Pick<ApprovalRecord, 'id' | 'run_id' | 'node_id'>
 
 export interface NewRun {
   run: RunRecord
@@ -94,6 +107,13 @@ export interface Store {
 
   listPatches(runId: RunId): Promise<PatchRecord[]>
   getPatch(id: string): Promise<PatchRecord | null>
+
+  /** Approvals are written by commitTransition (Transition.approvals); these read them. */
+  getApproval(id: string): Promise<ApprovalRecord | null>
+  /** Newest first. */
+  listApprovals(filter: ApprovalFilter): Promise<ApprovalRecord[]>
+  /** Pending approvals whose timeout_at is at or before `nowMs`, earliest first. */
+  listDueApprovals(nowMs: number, limit: number): Promise<DueApproval[]>
 
   /** Content-addressed blobs (large node outputs). Putting an existing ref changes nothing. */
   putBlob(ref: string, data: string): Promise<void>

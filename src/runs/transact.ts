@@ -5,8 +5,8 @@
  *
  * The state each process committed last is kept (a bounded cache), so the next transition of
  * the run usually needs no read: the store's version check refuses a stale state (another
- * process moved the run), and a transition that would change nothing is recomputed on a fresh
- * read before it is believed.
+ * process moved the run), and a transition that would change nothing, or a refusal, is
+ * recomputed on a fresh read before it is believed.
  * @module
  */
 import { Draft } from '../engine/draft.ts'
@@ -50,7 +50,15 @@ export async function transact<T>(
       if (!state) throw new AobError(ErrorCode.RunNotFound, `run ${runId} not found`)
       runs.delete(runId)
       const draft = new Draft(state)
-      const value = await compute(draft, state)
+      let value: T
+      try {
+        value = await compute(draft, state)
+      } catch (e) {
+        // A refusal is believed only from a fresh read, like "nothing to do" below (the cached
+        // state may predate what the caller saw: an approval opened by another process).
+        if (cached && e instanceof AobError) continue
+        throw e
+      }
       const t = draft.toTransition()
       if (isEmptyTransition(t)) {
         if (cached) continue // believe "nothing to do" only from a fresh read
@@ -64,6 +72,7 @@ export async function transact<T>(
       try {
         const events = await kernel.store.commitTransition(state.run, t)
         remember(kernel, nextRunState(state, t, events.length))
+        count(kernel, events)
         await announce(kernel, runId, t.tasks, events)
         if (t.dispatchPending) clearPending(kernel, runId)
         return { value, events, state }
@@ -103,6 +112,12 @@ export function clearPending(kernel: Pick<Kernel, 'store' | 'log'>, runId: RunId
 }
 
 // --- internal ---
+
+function count(kernel: TransactKernel, events: RunEvent[]): void {
+  for (const e of events)
+    if (e.type === 'approval_decided')
+      kernel.state.counters.inc('hitl_approvals_total', { decision: String(e.data.status) })
+}
 
 function remember(kernel: TransactKernel, state: RunState): void {
   if (!isTerminalRun(state.run.status)) kernel.state.runs.set(state.run.id, state)

@@ -20,6 +20,17 @@ export interface HandlerContext {
 
 export type Handler = (task: Task, ctx: HandlerContext) => Promise<unknown>
 
+/**
+ * What a handler returns to end its task without finishing the node: the node stays `waiting`
+ * until a transition resolves it (a hitl node's approval). `data` goes to the coordinator.
+ */
+export class Wait {
+  constructor(
+    readonly reason: string,
+    readonly data?: unknown
+  ) {}
+}
+
 export interface WorkerOptions {
   type: string
   handler: Handler
@@ -102,7 +113,7 @@ export async function execute(
       runLog().debug({ epoch: task.epoch, attempt: task.attempt, ok: true }, 'task executed')
     // An output no store could keep (too deep, NUL, lone surrogates) fails the node here, once,
     // rather than wedging every commit that would carry it.
-    const problem = jsonProblem(output, maxJsonDepth)
+    const problem = jsonProblem(output instanceof Wait ? output.data : output, maxJsonDepth)
     if (problem)
       return {
         kind: 'fail',
@@ -112,6 +123,7 @@ export async function execute(
           retryable: false,
         },
       }
+    if (output instanceof Wait) return { kind: 'wait', reason: output.reason, data: output.data }
     return { kind: 'done', output: output === undefined ? null : output }
   } catch (e) {
     if (debug)

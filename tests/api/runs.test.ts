@@ -72,7 +72,7 @@ for (const backend of BACKENDS)
         input: { v: 42 },
         output: { a: 42 },
         ir_version: 1,
-        pending_approvals: [],
+        approvals: [],
         patches: [],
       })
       expect(run.nodes.a).toMatchObject({

@@ -12,6 +12,8 @@ import type { GuardedFetch } from '../../src/net/guarded-fetch.ts'
 import { builtinHandlers } from '../../src/worker/builtin.ts'
 import type { Service } from '../../src/worker/consumer.ts'
 import { startWorker, type Handler } from '../../src/worker/run-worker.ts'
+import { createHitlHandler } from '../../workers/hitl/handler.ts'
+import { httpGuard } from '../../workers/http/start.ts'
 import { schemaName, testDatabaseUrl, testRedisUrl } from './services.ts'
 
 export type Backend = 'embedded' | 'redis-pg'
@@ -116,6 +118,7 @@ export async function testPlatform(opts: PlatformOptions = {}): Promise<TestPlat
   ]
   for (const [type, handler] of Object.entries({
     ...builtinHandlers(opts.fetch),
+    hitl: createHitlHandler(opts.fetch ?? httpGuard(kernel.config)),
     ...opts.handlers,
   })) {
     services.push(startWorker(kernel, { type, handler, visibilityMs: opts.visibilityMs }))

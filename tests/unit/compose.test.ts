@@ -9,6 +9,7 @@ test('compose.yaml: every service builds a known binary target or uses Redis/Pos
   expect(Object.keys(services).sort()).toEqual([
     'builtin-worker',
     'coordinator',
+    'hitl-worker',
     'http-worker',
     'migrate',
     'orchestrator',

@@ -12,9 +12,11 @@ const SHIPPED: Record<string, string> = {
   'sql/migrations/0002_commit_transitions.sql': 'f7eee123913ba7ee',
   'sql/migrations/0003_create_runs.sql': '6899fb26907b53f6',
   'sql/migrations/0004_lean_commits.sql': 'ee2cab52ce1c9a58',
+  'sql/migrations/0005_approvals.sql': '09cf896d6f68e23d',
   'sql/sqlite/0001_init.sql': '8001b25192e889c5',
   'sql/sqlite/0002_completion_ledger.sql': '9b1a808ddf710821',
   'sql/sqlite/0003_run_version.sql': '67cdd8536e26a4d7',
+  'sql/sqlite/0004_approvals.sql': '2755a004657b7576',
 }
 
 test('shipped migration files are unchanged, and every file is listed and embedded in order', async () => {

@@ -11,6 +11,7 @@ import {
   nextRunRecord,
   TERMINAL_RUN_STATUSES,
   numberEvents,
+  type ApprovalRecord,
   type NodeState,
   type PatchRecord,
   type RunEvent,
@@ -19,6 +20,7 @@ import {
   type Transition,
 } from '../../engine/state.ts'
 import type {
+  ApprovalFilter,
   NewRun,
   RunFilter,
   Store,
@@ -102,6 +104,19 @@ export function createSqliteStore(path: string): Store {
     for (const [nodeId, state] of Object.entries(t.nodes)) {
       if (state === null) remove.run(run.id, nodeId)
       else upsert.run(run.id, nodeId, JSON.stringify(state))
+    }
+    if (t.approvals?.length) {
+      const put = q(
+        'INSERT INTO approvals (id, run_id, status, timeout_at, record) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, record = excluded.record'
+      )
+      for (const a of t.approvals)
+        put.run(
+          a.id,
+          run.id,
+          a.status,
+          a.timeout_at ? Date.parse(a.timeout_at) : null,
+          JSON.stringify(a)
+        )
     }
     if (t.patch) {
       q(
@@ -314,6 +329,34 @@ export function createSqliteStore(path: string): Store {
     async getPatch(id) {
       const row = q('SELECT record FROM patches WHERE id = ?').get(id)
       return row ? (JSON.parse(row.record as string) as PatchRecord) : null
+    },
+    async getApproval(id) {
+      const row = q('SELECT record FROM approvals WHERE id = ?').get(id)
+      return row ? (JSON.parse(row.record as string) as ApprovalRecord) : null
+    },
+    async listApprovals(f: ApprovalFilter) {
+      const filters: [string, string | undefined][] = [
+        ['status = ?', f.status],
+        ['run_id = ?', f.run_id],
+        ['seq < (SELECT seq FROM approvals WHERE id = ?)', f.before],
+      ]
+      const used = filters.filter(([, value]) => value !== undefined)
+      const where = used.map(([clause]) => clause)
+      const sql = `SELECT record FROM approvals ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`
+      return q(sql)
+        .all(...used.map(([, value]) => value as string), f.limit)
+        .map((r) => JSON.parse(r.record as string) as ApprovalRecord)
+    },
+    async listDueApprovals(nowMs, limit) {
+      return q(
+        "SELECT id, run_id, json_extract(record, '$.node_id') AS node_id FROM approvals WHERE status = 'pending' AND timeout_at IS NOT NULL AND timeout_at <= ? ORDER BY timeout_at LIMIT ?"
+      )
+        .all(nowMs, limit)
+        .map((r) => ({
+          id: r.id as string,
+          run_id: r.run_id as RunId,
+          node_id: r.node_id as string,
+        }))
     },
     async putBlob(ref, data) {
       q('INSERT INTO blobs (ref, data) VALUES (?, ?) ON CONFLICT (ref) DO NOTHING').run(ref, data)

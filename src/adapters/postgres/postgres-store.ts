@@ -13,13 +13,14 @@ import type { Workflow } from '../../model/workflow.ts'
 import {
   completionsOf,
   numberEvents,
+  type ApprovalRecord,
   type NodeState,
   type PatchRecord,
   type RunEvent,
   type RunRecord,
   type Transition,
 } from '../../engine/state.ts'
-import type { Store, StoredWorkflow, TagMove, TagRecord } from '../../ports/store.ts'
+import type { DueApproval, Store, StoredWorkflow, TagMove, TagRecord } from '../../ports/store.ts'
 import { BoundedMap } from '../../bounded-map.ts'
 import { createBatcher } from './batcher.ts'
 import { checkTagExpectation } from '../../model/tags.ts'
@@ -108,6 +109,7 @@ export function createPostgresStore(
       events,
       completions,
       patch: t.patch ?? null,
+      ...(t.approvals?.length ? { approvals: t.approvals } : {}),
       dispatch_pending: t.dispatchPending ?? false,
     }
     return { item, events, irChanged, next }
@@ -365,6 +367,25 @@ export function createPostgresStore(
         { record: PatchRecord }[]
       >`SELECT record FROM patches WHERE id = ${id}`
       return row?.record ?? null
+    },
+    async getApproval(id) {
+      const [row] = await sql<
+        { record: ApprovalRecord }[]
+      >`SELECT record FROM approvals WHERE id = ${id}`
+      return row?.record ?? null
+    },
+    async listApprovals(f) {
+      const rows = await sql<{ record: ApprovalRecord }[]>`SELECT record FROM approvals WHERE true
+        ${f.status ? sql`AND status = ${f.status}` : sql``}
+        ${f.run_id ? sql`AND run_id = ${f.run_id}` : sql``}
+        ${f.before ? sql`AND seq < (SELECT seq FROM approvals WHERE id = ${f.before})` : sql``}
+        ORDER BY seq DESC LIMIT ${f.limit}`
+      return rows.map((r) => r.record)
+    },
+    async listDueApprovals(nowMs, limit) {
+      return sql<
+        DueApproval[]
+      >`SELECT id, run_id, record ->> 'node_id' AS node_id FROM approvals WHERE status = 'pending' AND timeout_at IS NOT NULL AND timeout_at <= ${new Date(nowMs)} ORDER BY timeout_at LIMIT ${limit}`
     },
     async putBlob(ref, data) {
       await sql`INSERT INTO blobs (ref, data) VALUES (${ref}, ${data}) ON CONFLICT (ref) DO NOTHING`

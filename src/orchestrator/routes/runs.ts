@@ -36,6 +36,9 @@ const ReplayBody = strictObject({
   from: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
 })
 
+/** GET /runs/:id lists this many of the run's approvals at most (newest); GET /approvals pages. */
+const MAX_RUN_APPROVALS = 500
+
 export function runRoutes(kernel: Kernel) {
   const { store, config } = kernel
   const maxDepth = config.limits.maxJsonDepth
@@ -107,7 +110,11 @@ export function runRoutes(kernel: Kernel) {
   app.get('/runs/:id', async (c) => {
     const resolve = c.req.query('resolve') === 'true'
     const state = await loadRun(c.req.param('id'))
-    const view = runView(state, await store.listPatches(state.run.id), { resolve })
+    const [patches, approvals] = await Promise.all([
+      store.listPatches(state.run.id),
+      store.listApprovals({ run_id: state.run.id, limit: MAX_RUN_APPROVALS }),
+    ])
+    const view = runView(state, patches, approvals, { resolve })
     if (resolve) view.output = await resolveRunOutput(store, view.output)
     return c.json(view)
   })
