@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { CliError } from './errors.ts'
+import { CliError, EXIT } from './errors.ts'
 
 export const globalArgs = {
   server: { type: 'string', description: 'API address (AOB_SERVER)' },
@@ -98,7 +98,10 @@ export function apiClient(flags: GlobalFlags): ApiClient {
           } | null
         )?.error
         const details = err?.details?.map((d) => `\n  ${d.path}: ${d.message}`).join('') ?? ''
-        throw new CliError(`${res.status}: ${err?.message ?? text}${details}`)
+        throw new CliError(
+          `${res.status}: ${err?.message ?? text}${details}`,
+          res.status === 404 ? EXIT.notFound : EXIT.error
+        )
       }
       return data as T
     },

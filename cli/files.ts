@@ -11,13 +11,13 @@ export async function readJsonFile(path: string): Promise<unknown> {
   }
 }
 
-/** `--input` takes inline JSON or `@file`. */
-export async function readInput(raw: string | undefined): Promise<unknown> {
+/** `--input` (or another flag: `--data`) takes inline JSON or `@file`; bad JSON is a usage error. */
+export async function readInput(raw: string | undefined, flag = '--input'): Promise<unknown> {
   if (raw === undefined) return undefined
   if (raw.startsWith('@')) return readJsonFile(raw.slice(1))
   try {
     return JSON.parse(raw)
   } catch (e) {
-    throw new CliError(`--input is not valid JSON: ${(e as Error).message}`, 2)
+    throw new CliError(`${flag} is not valid JSON: ${(e as Error).message}`, 2)
   }
 }

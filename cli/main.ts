@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-/** The `aob` CLI. Subcommands load lazily. Exit codes: 0 ok, 1 error, 2 usage, 3 run failed. */
+/** The `aob` CLI. Subcommands load lazily. Exit codes: 0 ok, 1 error, 2 usage, 3 run failed, 4 not found. */
 import { defineCommand, runCommand, showUsage } from 'citty'
 import { VERSION } from '../src/version.ts'
 import { CliError, EXIT } from './errors.ts'
@@ -7,6 +7,8 @@ import { CliError, EXIT } from './errors.ts'
 const main = defineCommand({
   meta: { name: 'aob', version: VERSION, description: 'aob: agent orchestration backbone' },
   subCommands: {
+    approvals: () => import('./commands/approvals.ts').then((m) => m.approvals),
+    approve: () => import('./commands/approvals.ts').then((m) => m.approve),
     dev: () => import('./commands/dev.ts').then((m) => m.default),
     migrate: () => import('./commands/migrate.ts').then((m) => m.default),
     run: () => import('./commands/run.ts').then((m) => m.default),
