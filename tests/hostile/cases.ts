@@ -14,6 +14,8 @@ export interface Targets {
   finished: string
   /** A pending patch of a paused run (approve/reject target). */
   patch: string
+  /** A pending approval (decide target). */
+  approval: string
   tag: string
   workflowId: string
 }
@@ -39,9 +41,11 @@ interface Route {
   document?: boolean
   /** An empty body is a valid request here (it reads as `{}`). */
   optional?: boolean
-  /** A body of the wrong shape is an invalid patch (422). */
+  /** A body of the wrong shape is a 422 (an invalid patch or decision). */
   patch?: boolean
   validate?: boolean
+  /** The body a viewer sends (a valid one, so that the role is what refuses it). */
+  viewerBody?: string
 }
 
 export function routes(t: Targets): Route[] {
@@ -56,6 +60,12 @@ export function routes(t: Targets): Route[] {
     { name: 'replay', path: `/runs/${t.finished}/replay`, optional: true },
     { name: 'approve patch', path: `/patches/${t.patch}/approve`, optional: true },
     { name: 'reject patch', path: `/patches/${t.patch}/reject`, optional: true },
+    {
+      name: 'decide approval',
+      path: `/approvals/${t.approval}/decide`,
+      patch: true,
+      viewerBody: '{"decision":"approve"}',
+    },
   ]
 }
 
@@ -590,6 +600,15 @@ function specificCases(t: Targets): HostileCase[] {
   ]) {
     cases.push({ name: `no such route ${method} ${path}`, method, path, body: '{}', expect: [404] })
   }
+  for (const id of ['nope', '__proto__', 'constructor', `apr_${'0'.repeat(28)}`, 'apr_%00']) {
+    cases.push({
+      name: `unknown approval ${id}`,
+      method: 'POST',
+      path: `/approvals/${id}/decide`,
+      body: '{"decision":"approve"}',
+      expect: [404],
+    })
+  }
   return cases
 }
 
@@ -629,7 +648,7 @@ function authCases(t: Targets, viewer: string): HostileCase[] {
         path: r.path,
         body: r.document
           ? JSON.stringify({ name: 'hx', nodes: [{ id: 'a', type: 'noop' }] })
-          : body,
+          : (r.viewerBody ?? body),
         token: viewer,
         expect: [403],
       })

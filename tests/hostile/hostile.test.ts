@@ -83,6 +83,7 @@ async function snapshot(p: TestPlatform, t: Targets) {
     details,
     events,
     patch: await get(`/patches/${t.patch}`),
+    approvals: await get('/approvals?limit=500'),
     patches: await get(`/runs/${t.running}/patches`),
   }
 }
@@ -141,7 +142,25 @@ for (const backend of BACKENDS) {
         10_000,
         'the running target'
       )
-      t = { running, finished, patch, tag: 'hostile', workflowId: stored.body.id }
+      const gated = (
+        await p.call(
+          'POST',
+          '/runs',
+          {
+            workflow: {
+              name: 'hostile-gate',
+              nodes: [{ id: 'gate', type: 'hitl', config: { prompt: 'hostile?' } }],
+            },
+          },
+          OPERATOR
+        )
+      ).body.run_id
+      const approval = await waitFor(
+        async () => (await p.call('GET', `/approvals?run=${gated}`)).body.approvals[0]?.id ?? null,
+        10_000,
+        'the approval target'
+      )
+      t = { running, finished, patch, approval, tag: 'hostile', workflowId: stored.body.id }
     })
     afterAll(async () => {
       live?.stop()
