@@ -103,6 +103,7 @@ test('compiled binaries copied to an empty directory run the platform on Redis +
     'aob-coordinator',
     'aob-builtin-worker',
     'aob-http-worker',
+    'aob-hitl-worker',
   ]
   for (const bin of bins) copyFileSync(join(root, 'dist', bin), join(dir, bin))
   Bun.spawnSync(['chmod', '+x', ...bins.map((b) => join(dir, b))])
@@ -132,6 +133,7 @@ test('compiled binaries copied to an empty directory run the platform on Redis +
       { ...env, AOB_HTTP_ALLOW: '127.0.0.1/32', AOB_HTTP_PORTS: String(target.port) },
       { binary: join(dir, 'aob-http-worker'), cwd: dir }
     ),
+    spawnService('hitl-worker', env, { binary: join(dir, 'aob-hitl-worker'), cwd: dir }),
   ]
   try {
     const api = apiOf(orchestrator.url, ADMIN)
@@ -155,6 +157,36 @@ test('compiled binaries copied to an empty directory run the platform on Redis +
     expect(run.output).toEqual({
       call: { status: 200, headers: expect.any(Object), body: { hello: 'binaries' } },
     })
+
+    // An approval opened by aob-hitl-worker, decided by an operator, resumes the run.
+    const gated = await api('POST', '/runs', {
+      workflow: {
+        name: 'binary-gate',
+        nodes: [
+          { id: 'gate', type: 'hitl', config: { prompt: 'ship {{ input.v }}?' } },
+          { id: 'ship', type: 'noop', config: { output: 'shipped' } },
+        ],
+        edges: [{ from: 'gate', to: 'ship', on: 'approve' }],
+      },
+      input: { v: 7 },
+    })
+    let approval: any
+    for (let i = 0; i < 200 && !approval; i++) {
+      approval = (await api('GET', `/approvals?run=${gated.body.run_id}`)).body.approvals[0]
+      if (!approval) await Bun.sleep(25)
+    }
+    expect(approval.prompt).toBe('ship 7?')
+    const operator = apiOf(orchestrator.url, 'operator-token-0001')
+    const decided = await operator('POST', `/approvals/${approval.id}/decide`, {
+      decision: 'approve',
+    })
+    expect(decided.status).toBe(200)
+    for (let i = 0; i < 200; i++) {
+      run = (await api('GET', `/runs/${gated.body.run_id}`)).body
+      if (['succeeded', 'failed'].includes(run.status)) break
+      await Bun.sleep(25)
+    }
+    expect(run.output).toEqual({ ship: 'shipped' })
   } finally {
     for (const p of [orchestrator, ...others]) await p.kill()
     target.stop(true)

@@ -9,6 +9,8 @@ import { startWorker, type Handler } from '../../src/worker/run-worker.ts'
 import {
   ADMIN,
   OPERATOR,
+  OPERATOR2,
+  VIEWER,
   apiCaller,
   distributedEnv,
   testConfig,
@@ -23,6 +25,7 @@ export const ENTRIES = {
   coordinator: 'cli/entries/coordinator.ts',
   worker: 'workers/builtin/main.ts',
   'http-worker': 'workers/http/main.ts',
+  'hitl-worker': 'workers/hitl/main.ts',
 } as const
 export type ServiceName = keyof typeof ENTRIES
 
@@ -138,7 +141,7 @@ export async function processPlatform(
 ): Promise<TestPlatform> {
   const env = {
     ...(await distributedEnv()),
-    AOB_TOKENS: `admin:${ADMIN},operator:${OPERATOR},viewer:viewer-token-0001`,
+    AOB_TOKENS: `admin:${ADMIN},operator:${OPERATOR},viewer:${VIEWER},operator@ops2:${OPERATOR2}`,
     AOB_VISIBILITY_MS: '3000',
   }
   const kernel = await createKernel(testConfig({}, env), {
@@ -153,6 +156,7 @@ export async function processPlatform(
     spawnService('coordinator', env),
     spawnService('worker', { ...env, AOB_WORKER_TYPES: builtin.join(',') }),
   ]
+  if (!scripted.includes('hitl')) procs.push(spawnService('hitl-worker', env))
   const workers = Object.entries(opts.handlers ?? {}).map(([type, handler]) =>
     startWorker(kernel, { type, handler, visibilityMs: 3000 })
   )
