@@ -1,5 +1,5 @@
 /**
- * `bun run bench [chain10|fanout10|api|http|all|peers] [--backend embedded|redis-pg] [--runs N]
+ * `bun run bench [chain10|fanout10|api|http|all|peers|approvals] [--backend embedded|redis-pg] [--runs N]
  *  [--concurrency C] [--latency-runs N] [--workers W]`
  *
  * Runs N runs of each workload through the real coordinator and workers, C runs in flight,
@@ -40,6 +40,14 @@ const { values, positionals } = parseArgs({
     reps: { type: 'string', default: '3' },
   },
 })
+if (positionals.includes('approvals')) {
+  const { benchApprovals } = await import('./approvals.ts')
+  const backend = values.backend as 'embedded' | 'redis-pg'
+  await benchApprovals(backend, { runs: values.runs === '1000' ? 500 : Number(values.runs) })
+  const { stopAllServers } = await import('../tests/helpers/services.ts')
+  stopAllServers()
+  process.exit(0)
+}
 if (positionals.includes('peers')) {
   const { benchPeers } = await import('./peers.ts')
   await benchPeers({

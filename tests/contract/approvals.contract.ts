@@ -314,6 +314,42 @@ export function approvalsContract(backend: string, make: Make) {
       expect(run.nodes.join.status).toBe('succeeded')
     })
 
+    test('a hitl node in a loop opens one approval per activation (iteration)', async () => {
+      const workflow = {
+        name: 'retry-until-approved',
+        nodes: [
+          { id: 'draft', type: 'noop' },
+          { id: 'gate', type: 'hitl', config: { prompt: 'draft ok?' } },
+          { id: 'publish', type: 'noop' },
+        ],
+        edges: [
+          { from: 'draft', to: 'gate' },
+          { from: 'gate', to: 'draft', on: 'reject', max_iterations: 3 },
+          { from: 'gate', to: 'publish', on: 'approve' },
+        ],
+      }
+      const { runId, approval: first } = await startAndWait(workflow)
+      expect(first.iteration).toBe(1)
+      expect((await decide(first.id, { decision: 'reject', comment: 'redo' })).status).toBe(200)
+      const second = await waitFor(
+        async () =>
+          (await p.call('GET', `/approvals?run=${runId}&status=pending`)).body.approvals[0] ?? null,
+        10_000,
+        'the second approval'
+      )
+      expect(second.id).not.toBe(first.id)
+      expect(second.iteration).toBe(2)
+      expect((await decide(first.id, { decision: 'approve' })).status).toBe(409)
+      expect((await decide(second.id, { decision: 'approve' })).status).toBe(200)
+      const run = await endOf(p, runId)
+      expect(run.status).toBe('succeeded')
+      expect(run.nodes.publish.status).toBe('succeeded')
+      expect(run.approvals.map((a: any) => [a.iteration, a.status])).toEqual([
+        [2, 'approved'],
+        [1, 'rejected'],
+      ])
+    })
+
     test('GET /approvals filters by status and run, newest first, with a cursor', async () => {
       const runs = []
       for (let i = 0; i < 3; i++) runs.push(await startAndWait(gateFlow({}, `list-${i}`)))
