@@ -90,12 +90,12 @@ describe('aob dev as a process, driven over HTTP and by the CLI', () => {
     expect(events.at(-1).type).toBe('run_failed')
   })
 
-  test('CLI errors: bad input is exit 2, an unknown workflow exit 1, both with a message', async () => {
+  test('CLI errors: bad input is exit 2, an unknown workflow exit 4 (not found), both with a message', async () => {
     const usage = await cli(dev, ['run', 'start', 'examples/chain.json', '--input', '{not json'])
     expect(usage.code).toBe(2)
     expect(usage.stderr).toContain('--input is not valid JSON')
     const missing = await cli(dev, ['run', 'start', 'no-such-tag'])
-    expect(missing.code).toBe(1)
+    expect(missing.code).toBe(4)
     expect(missing.stderr).toContain('no workflow with id or tag "no-such-tag"')
     const noArgs = await cli(dev, ['run', 'start'])
     expect(noArgs.code).toBe(2)
