@@ -350,6 +350,23 @@ export function approvalsContract(backend: string, make: Make) {
       ])
     })
 
+    test('hitl nodes whose ids are prototype keys decide like any other', async () => {
+      const workflow = {
+        name: 'hostile-gates',
+        nodes: [
+          { id: '__proto__', type: 'hitl', config: { prompt: 'proto?' } },
+          { id: 'constructor', type: 'noop', config: { output: 'ok' } },
+        ],
+        edges: [{ from: '__proto__', to: 'constructor', on: 'approve' }],
+      }
+      const { runId, approval } = await startAndWait(workflow)
+      expect(approval.node_id).toBe('__proto__')
+      expect((await decide(approval.id, { decision: 'approve' })).status).toBe(200)
+      const run = await endOf(p, runId)
+      expect(run.status).toBe('succeeded')
+      expect(run.output).toEqual({ constructor: 'ok' })
+    })
+
     test('GET /approvals filters by status and run, newest first, with a cursor', async () => {
       const runs = []
       for (let i = 0; i < 3; i++) runs.push(await startAndWait(gateFlow({}, `list-${i}`)))
