@@ -84,3 +84,15 @@ export function intParam(
   }
   return n
 }
+
+/**
+ * A page of a list read with `limit + 1` rows: the first `limit`, and the cursor of the next
+ * page (the last id shown) when there was one more.
+ */
+export function pageOf<T extends { id: string }>(
+  rows: T[],
+  limit: number
+): { page: T[]; next_cursor: string | null } {
+  const page = rows.slice(0, limit)
+  return { page, next_cursor: rows.length > limit ? page[page.length - 1].id : null }
+}

@@ -14,6 +14,15 @@ describe('examples/approval.json from the CLI', () => {
 
   const statusOf = async (runId: string) =>
     JSON.parse((await cli(dev, ['run', 'status', runId, '--output', 'json'])).stdout)
+  const succeeded = (runId: string) =>
+    waitFor(
+      async () => {
+        const r = await statusOf(runId)
+        return r.status === 'succeeded' ? r : null
+      },
+      10_000,
+      'the run to finish'
+    )
 
   test('a big order waits for the manager; approving it from the CLI finishes the run', async () => {
     const order = '{"order":{"id":"A-17","customer":"ada@example.com","amount":2500}}'
@@ -61,14 +70,7 @@ describe('examples/approval.json from the CLI', () => {
     ])
     expect({ code: approved.code, stderr: approved.stderr }).toEqual({ code: 0, stderr: '' })
     expect(approved.stdout.trim()).toBe(`approval ${pending.id} approved by manager`)
-    const run = await waitFor(
-      async () => {
-        const r = await statusOf(runId)
-        return r.status === 'succeeded' ? r : null
-      },
-      10_000,
-      'the run to finish'
-    )
+    const run = await succeeded(runId)
     expect(run.nodes.fulfil.output).toEqual({
       order: 'A-17',
       status: 'fulfilled',
@@ -110,14 +112,7 @@ describe('examples/approval.json from the CLI', () => {
       status: 'rejected',
       comment: 'over budget',
     })
-    const run = await waitFor(
-      async () => {
-        const r = await statusOf(runId)
-        return r.status === 'succeeded' ? r : null
-      },
-      10_000,
-      'the run to finish'
-    )
+    const run = await succeeded(runId)
     expect(run.nodes.notify_rejection.output).toEqual({
       to: 'bob@example.com',
       message: 'Your order B-2 was declined: over budget',

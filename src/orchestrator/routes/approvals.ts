@@ -11,7 +11,7 @@ import type { Kernel } from '../../kernel.ts'
 import { strictObject } from '../../model/schema.ts'
 import { transact } from '../../runs/transact.ts'
 import type { AuthEnv } from '../auth.ts'
-import { intParam, parseBody, readJson } from '../request.ts'
+import { intParam, pageOf, parseBody, readJson } from '../request.ts'
 import { approvalView } from '../views.ts'
 
 const DecideBody = strictObject({
@@ -49,11 +49,8 @@ export function approvalRoutes(kernel: Kernel) {
       limit: limit + 1,
       before: cursor,
     })
-    const page = rows.slice(0, limit)
-    return c.json({
-      approvals: page.map(approvalView),
-      next_cursor: rows.length > limit ? page[page.length - 1].id : null,
-    })
+    const { page, next_cursor } = pageOf(rows, limit)
+    return c.json({ approvals: page.map(approvalView), next_cursor })
   })
 
   app.get('/approvals/:id', async (c) => c.json(approvalView(await getApproval(c.req.param('id')))))

@@ -15,7 +15,7 @@ import { transact } from '../../runs/transact.ts'
 import { resolveWorkflow, runnableWorkflow } from '../../runs/workflows.ts'
 import { resolveRunOutput } from '../../runs/cas.ts'
 import { requireRole, type AuthEnv } from '../auth.ts'
-import { intParam, parseBody, readJson } from '../request.ts'
+import { intParam, pageOf, parseBody, readJson } from '../request.ts'
 import { patchView, runSummary, runView } from '../views.ts'
 
 const CreateRunBody = strictObject({
@@ -100,11 +100,8 @@ export function runRoutes(kernel: Kernel) {
       limit: limit + 1,
       before: cursor,
     })
-    const page = runs.slice(0, limit)
-    return c.json({
-      runs: page.map(runSummary),
-      next_cursor: runs.length > limit ? page[page.length - 1].id : null,
-    })
+    const { page, next_cursor } = pageOf(runs, limit)
+    return c.json({ runs: page.map(runSummary), next_cursor })
   })
 
   app.get('/runs/:id', async (c) => {
