@@ -39,13 +39,13 @@ export async function runWorkload(
         if (ev.type === 'run_completed' || ev.type === 'run_failed') done()
       }
     })
-    // Subscribed after the start: a run that already ended is seen in the store instead.
+    // Subscribed after the start (a run of many nodes cannot end within one Redis round trip);
+    // a run whose end was missed anyway is seen in the store within a second.
     const check = async () => {
       const state = await kernel.store.loadRun(run.id)
       if (state && ['succeeded', 'failed'].includes(state.run.status)) done()
     }
-    await check()
-    const poll = setInterval(check, 5_000)
+    const poll = setInterval(check, 1_000)
     await finished
     clearInterval(poll)
     unsubscribe()

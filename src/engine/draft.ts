@@ -122,6 +122,18 @@ export class Draft {
   }
 }
 
+/** A node state as newNodeState() makes it: nothing happened to the node yet. */
+export function isFreshNode(n: NodeState): boolean {
+  return (
+    n.status === 'pending' &&
+    n.epoch === 0 &&
+    n.attempts === 0 &&
+    n.iteration === 0 &&
+    Object.keys(n).length === 5 &&
+    Object.keys(n.arrivals).length === 0
+  )
+}
+
 export function newNodeState(): NodeState {
   return { status: 'pending', epoch: 0, attempts: 0, iteration: 0, arrivals: {} }
 }

@@ -95,8 +95,11 @@ export async function announce(
   tasks: Task[],
   events: RunEvent[]
 ): Promise<void> {
-  await withRetry(() => Promise.all(tasks.map((task) => kernel.lanes.dispatch(task))))
-  await kernel.lanes.announce(runId, events)
+  // Issued together, so the bus client sends them in one write (announce never throws).
+  await Promise.all([
+    withRetry(() => Promise.all(tasks.map((task) => kernel.lanes.dispatch(task)))),
+    kernel.lanes.announce(runId, events),
+  ])
 }
 
 /** Clears a recorded pending dispatch, not awaited: if it is lost, the sweep dispatches once more (harmless). */

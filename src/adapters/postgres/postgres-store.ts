@@ -26,6 +26,7 @@ import { createBatcher } from './batcher.ts'
 import { checkTagExpectation } from '../../model/tags.ts'
 import { dict, dictOf } from '../../model/dict.ts'
 import { reviveIr } from '../../model/ir.ts'
+import { isFreshNode, newNodeState } from '../../engine/draft.ts'
 
 export interface PostgresStoreOptions {
   /** Tables are looked up in this schema (tests isolate with one schema per file). */
@@ -270,7 +271,14 @@ export function createPostgresStore(
         run,
         first,
         prepared,
-        item: { run: row, document: run.document, ir: run.ir, nodes, first: prepared.item },
+        // Fresh node states are not stored: a node without a row is pending (see loadRun).
+        item: {
+          run: row,
+          document: run.document,
+          ir: run.ir,
+          nodes: storedNodes(nodes),
+          first: prepared.item,
+        },
       })
       if (existing) {
         const [found] = await sql<RunRow[]>`SELECT * FROM runs WHERE id = ${existing}`
@@ -306,7 +314,10 @@ export function createPostgresStore(
       if (row.version_doc && !irCache.has(key))
         irCache.set(key, { document: row.version_doc.document, ir: reviveIr(row.version_doc.ir) })
       const { version_doc: _v, ...runRow } = row
-      return { run: await toRecord(runRow), nodes: dictOf(row.nodes ?? {}) }
+      const run = await toRecord(runRow)
+      const nodes = dictOf(row.nodes ?? {})
+      for (const nodeId of Object.keys(run.ir.nodes)) nodes[nodeId] ??= newNodeState()
+      return { run, nodes }
     },
     async commitTransition(base, t) {
       return enqueue(base, t)
@@ -427,6 +438,13 @@ interface TagRow {
   name: string
   workflow_id: string
   updated_at: Date
+}
+
+/** The node states worth a row: fresh ones (pending, nothing happened) are implied by the IR. */
+function storedNodes(nodes: Record<string, NodeState>): Record<string, NodeState> {
+  const out = dict<NodeState>()
+  for (const [id, n] of Object.entries(nodes)) if (!isFreshNode(n)) out[id] = n
+  return out
 }
 
 /** Whether `t` changes a field kept in the record column. */
