@@ -35,3 +35,7 @@ ENTRYPOINT ["aob-http-worker"]
 FROM runtime AS aob-hitl-worker
 COPY --from=build /src/dist/aob-hitl-worker /usr/local/bin/aob-hitl-worker
 ENTRYPOINT ["aob-hitl-worker"]
+
+FROM runtime AS aob-agent-worker
+COPY --from=build /src/dist/aob-agent-worker /usr/local/bin/aob-agent-worker
+ENTRYPOINT ["aob-agent-worker"]

@@ -9,6 +9,7 @@ import type { GuardedFetch } from '../src/net/guarded-fetch.ts'
 import { startOrchestrator, type HttpService } from '../src/orchestrator/start.ts'
 import type { Service } from '../src/worker/consumer.ts'
 import { startBuiltinWorker } from '../workers/builtin/start.ts'
+import { startAgentWorker } from '../workers/agent/start.ts'
 import { startHitlWorker } from '../workers/hitl/start.ts'
 import { startHttpWorker } from '../workers/http/start.ts'
 
@@ -33,7 +34,8 @@ export async function startPlatform(kernel: Kernel, opts: PlatformOptions): Prom
   services.push(
     ...startBuiltinWorker(kernel, { fetch: opts.fetch }),
     ...startHttpWorker(kernel, { fetch: opts.fetch }),
-    ...startHitlWorker(kernel, { fetch: opts.fetch })
+    ...startHitlWorker(kernel, { fetch: opts.fetch }),
+    ...startAgentWorker(kernel, { fetch: opts.fetch })
   )
   const api = startOrchestrator(kernel, {
     host: opts.host,

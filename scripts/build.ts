@@ -12,6 +12,7 @@ export const BINARIES: Record<string, string> = {
   'aob-builtin-worker': 'workers/builtin/main.ts',
   'aob-http-worker': 'workers/http/main.ts',
   'aob-hitl-worker': 'workers/hitl/main.ts',
+  'aob-agent-worker': 'workers/agent/main.ts',
 }
 
 if (import.meta.main) await build(process.argv.slice(2))

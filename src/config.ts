@@ -29,6 +29,12 @@ export const ENV = {
   maxJsonDepth: 'AOB_MAX_JSON_DEPTH',
   healthPort: 'AOB_HEALTH_PORT',
   workerTypes: 'AOB_WORKER_TYPES',
+  openaiBaseUrl: 'OPENAI_BASE_URL',
+  openaiApiKey: 'OPENAI_API_KEY',
+  agentModel: 'AOB_AGENT_MODEL',
+  maxTokensPerRun: 'AOB_MAX_TOKENS_PER_RUN',
+  agentAttempts: 'AOB_AGENT_MODEL_ATTEMPTS',
+  agentTimeoutMs: 'AOB_AGENT_MODEL_TIMEOUT_MS',
 } as const
 
 export const ROLES = ['admin', 'operator', 'viewer'] as const
@@ -77,6 +83,23 @@ export interface Config {
   healthPort?: number
   /** Node types a built-in worker process serves; unset: all of them. */
   workerTypes?: string[]
+  agent: AgentConfig
+}
+
+/** The agent worker's model server and bounds (SPEC §7, §9). */
+export interface AgentConfig {
+  /** Any OpenAI-compatible server. */
+  baseUrl: string
+  /** Sent as the bearer token; local servers usually ignore it. */
+  apiKey: string
+  /** The model of agent nodes that name none. */
+  model: string
+  /** Tokens all agent nodes of one run may use together. */
+  maxTokensPerRun: number
+  /** Attempts of one model call when the server answers 429/5xx or times out. */
+  modelAttempts: number
+  /** Time one model call may take. */
+  modelTimeoutMs: number
 }
 
 export class ConfigError extends Error {
@@ -121,6 +144,14 @@ export function parseConfig(
     redisPrefix: env[ENV.redisPrefix] ?? '',
     visibilityMs: intVar(env, ENV.visibilityMs, 30_000, 100, 3_600_000),
     concurrency: intVar(env, ENV.concurrency, 64, 1, 10_000),
+    agent: {
+      baseUrl: httpUrl(env, ENV.openaiBaseUrl, 'https://api.openai.com/v1'),
+      apiKey: nonEmpty(env[ENV.openaiApiKey]) ?? 'not-set',
+      model: nonEmpty(env[ENV.agentModel]) ?? 'gpt-4o-mini',
+      maxTokensPerRun: intVar(env, ENV.maxTokensPerRun, 1_000_000, 1, 1_000_000_000),
+      modelAttempts: intVar(env, ENV.agentAttempts, 5, 1, 20),
+      modelTimeoutMs: intVar(env, ENV.agentTimeoutMs, 120_000, 100, 3_600_000),
+    },
   }
   const denied = nonEmpty(env[ENV.httpDeniedPaths])
   if (denied !== undefined) {
@@ -226,4 +257,18 @@ function intVar(
   if (!Number.isInteger(n) || n < min || n > max)
     throw new ConfigError(`${name}="${raw}" must be an integer from ${min} to ${max}`)
   return n
+}
+
+function httpUrl(env: Record<string, string | undefined>, name: string, dflt: string): string {
+  const raw = nonEmpty(env[name])
+  if (raw === undefined) return dflt
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError(`${name}="${raw}" is not a URL`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigError(`${name}="${raw}" must be an http(s) URL`)
+  return raw.replace(/\/+$/, '')
 }

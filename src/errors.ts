@@ -23,6 +23,14 @@ export const ErrorCode = {
   InvalidPatch: 'INVALID_PATCH',
   InvalidDecision: 'INVALID_DECISION',
   ApprovalTimedOut: 'APPROVAL_TIMED_OUT',
+  ModelUnavailable: 'MODEL_UNAVAILABLE',
+  ModelError: 'MODEL_ERROR',
+  MaxTurns: 'MAX_TURNS',
+  BudgetExceeded: 'BUDGET_EXCEEDED',
+  SpawnLimit: 'SPAWN_LIMIT',
+  PatchAttemptsExhausted: 'PATCH_ATTEMPTS_EXHAUSTED',
+  ToolNotFound: 'TOOL_NOT_FOUND',
+  InvalidTool: 'INVALID_TOOL',
   InvalidInput: 'INVALID_INPUT',
   RateLimited: 'RATE_LIMITED',
   Timeout: 'TIMEOUT',
@@ -76,6 +84,8 @@ export interface ErrorData {
   name?: string
   retryable?: boolean
   retry_after_ms?: number
+  /** What the failed work used (an agent node's tokens). */
+  usage?: Record<string, number>
 }
 
 export function ensureError(e: unknown): Error {
@@ -93,6 +103,8 @@ export function toErrorData(e: unknown): ErrorData {
   if (err instanceof RetryableError && err.retryAfterMs !== undefined) {
     data.retry_after_ms = err.retryAfterMs
   }
+  const usage = (err as { usage?: unknown }).usage
+  if (usage && typeof usage === 'object') data.usage = usage as Record<string, number>
   return data
 }
 

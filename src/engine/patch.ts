@@ -38,14 +38,13 @@ const Operation = variant('op', [
   option({ op: v.literal('copy'), from: Pointer, path: Pointer }),
   option({ op: v.literal('test'), path: Pointer, value: v.unknown() }),
 ])
-export const PatchRequest = strictObject({
-  operations: v.pipe(
-    v.array(Operation),
-    v.minLength(1, 'at least one operation'),
-    v.maxLength(MAX_PATCH_OPERATIONS, `at most ${MAX_PATCH_OPERATIONS} operations`)
-  ),
-  reason: v.optional(v.pipe(v.string(), v.maxLength(2000))),
-})
+export const PatchOperations = v.pipe(
+  v.array(Operation),
+  v.minLength(1, 'at least one operation'),
+  v.maxLength(MAX_PATCH_OPERATIONS, `at most ${MAX_PATCH_OPERATIONS} operations`)
+)
+export const PatchReason = v.optional(v.pipe(v.string(), v.maxLength(2000)))
+export const PatchRequest = strictObject({ operations: PatchOperations, reason: PatchReason })
 export type PatchOperation = v.InferOutput<typeof Operation>
 
 /** Checks the operations and applies them to a copy; throws INVALID_PATCH / PATCH_CONFLICT. */
@@ -97,7 +96,16 @@ export function patchDocument(
 export async function patchRun(
   d: Draft,
   operations: unknown,
-  opts: { reason?: string; limits?: Limits; forceApply?: PatchRecord; principal?: string } = {}
+  opts: {
+    reason?: string
+    limits?: Limits
+    forceApply?: PatchRecord
+    principal?: string
+    /** Overrides the workflow's patch_policy (an agent node's own policy, or taint). */
+    policy?: 'auto' | 'approve'
+    tainted?: boolean
+    requestId?: string
+  } = {}
 ): Promise<PatchRecord> {
   if (isTerminalRun(d.run.status))
     throw new AobError(ErrorCode.RunFinished, `run ${d.run.id} already ${d.run.status}`)
@@ -138,8 +146,10 @@ export async function patchRun(
     ir_version: null,
     created_at: now,
     decided_at: null,
+    ...(opts.tainted ? { tainted: true } : {}),
+    ...(opts.requestId ? { request_id: opts.requestId } : {}),
   }
-  if (!opts.forceApply && d.run.ir.patch_policy === 'approve') {
+  if (!opts.forceApply && (opts.policy ?? d.run.ir.patch_policy) === 'approve') {
     d.emit('patch_pending', undefined, {
       patch_id: record.id,
       operations: record.operations.length,

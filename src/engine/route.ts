@@ -11,6 +11,7 @@ import { dict, own } from '../model/dict.ts'
 import { descendants, type IrEdge } from '../model/ir.ts'
 import { KNOWN_NODE_TYPES } from '../model/node-configs.ts'
 import { cancelApproval, openApproval } from './approval-record.ts'
+import { addNodeUsage, agentBudgetOf, usageOf } from './usage.ts'
 import type { Draft } from './draft.ts'
 import type { CompletionSignal, Task } from '../model/messages.ts'
 import { isTerminalRun } from './state.ts'
@@ -58,6 +59,7 @@ export async function applyCompletion(d: Draft, signal: CompletionSignal): Promi
     d.node(signal.node_id).status = 'waiting'
     d.emit('log', signal.node_id, { level: 'info', message: `waiting: ${outcome.reason}` })
   } else if (outcome.kind === 'done') {
+    if (ir.type === 'agent') recordUsage(d, signal.node_id, outcome)
     await resolve(d, signal.node_id, { status: 'succeeded', output: outcome.output ?? null })
   } else if (outcome.error.retryable !== false && node.attempts < ir.retry.max_attempts) {
     // Exponential backoff with up to 25% jitter (retries of many runs do not line up), never
@@ -76,10 +78,16 @@ export async function applyCompletion(d: Draft, signal: CompletionSignal): Promi
     })
     await dispatch(d, signal.node_id, delay)
   } else {
+    if (ir.type === 'agent') recordUsage(d, signal.node_id, outcome)
     await resolve(d, signal.node_id, { status: 'failed', error: outcome.error })
   }
   settle(d)
   return true
+}
+
+function recordUsage(d: Draft, nodeId: string, outcome: CompletionSignal['outcome']): void {
+  const usage = usageOf(outcome)
+  if (usage) d.node(nodeId).usage = addNodeUsage(d.peek(nodeId)?.usage, usage)
 }
 
 /**
@@ -192,6 +200,7 @@ export async function taskFor(d: Draft, id: string): Promise<Task> {
   }
   if (ir.timeout_ms !== undefined) task.timeout_ms = ir.timeout_ms
   if (CONTEXT_TYPES.has(ir.type)) task.context = context
+  if (ir.type === 'agent') task.agent = agentBudgetOf(d)
   return task
 }
 

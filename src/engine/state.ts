@@ -46,6 +46,7 @@ export const EVENT_TYPES = [
   'patch_applied',
   'patch_pending',
   'patch_rejected',
+  'agent_turn',
   'run_completed',
   'run_failed',
   'run_cancelled',
@@ -106,6 +107,20 @@ export interface NodeState {
   took?: number
   /** The pending approval of a waiting hitl node (its record, as in the approvals table). */
   approval?: ApprovalRecord
+  /** An agent node's usage, over all its activations (SPEC §7). */
+  usage?: NodeUsage
+  /** Keys of the events an agent worker sent for the current activation (a resend counts once). */
+  emitted?: string[]
+}
+
+export interface NodeUsage {
+  prompt_tokens: number
+  completion_tokens: number
+  cached_tokens: number
+  total_tokens: number
+  llm_calls: number
+  /** Agent executions its activations delegated to (delegate_to_agent). */
+  delegations: number
 }
 
 export const APPROVAL_STATUSES = [
@@ -186,6 +201,10 @@ export interface PatchRecord {
   ir_version: number | null
   created_at: string
   decided_at: string | null
+  /** Submitted by an agent after untrusted tool output entered its conversation (SPEC §7). */
+  tainted?: boolean
+  /** The request that submitted it (an agent's idempotency key): submitting again is a no-op. */
+  request_id?: string
 }
 
 export interface Transition {

@@ -41,6 +41,8 @@ export interface Task {
   /** Expression context, for node types that evaluate expressions (transform, agent). */
   context?: ExpressionContext
   trace_id: string
+  /** Agent tasks: the run's tokens used by agent nodes so far, and agent executions started. */
+  agent?: { tokens_before: number; executions_before: number }
   /** Publish after this delay (retry backoff); not part of the message. */
   delay_ms?: number
 }
@@ -65,7 +67,7 @@ export interface CompletionSignal {
 }
 
 /** The kinds of transition a worker may ask a coordinator for (the request lane). */
-export const REQUEST_KINDS = ['patch'] as const
+export const REQUEST_KINDS = ['patch', 'emit', 'tool_get', 'tool_search'] as const
 export type RequestKind = (typeof REQUEST_KINDS)[number]
 
 /** Published on `wf.requests`; answered on the channel `reply.<id>`. */

@@ -4,7 +4,10 @@
  * @module
  */
 import * as v from 'valibot'
-import { record, strictObject } from './schema.ts'
+import { isJsonObject, record, strictObject } from './schema.ts'
+import { schemaProblems } from '../agent/json-schema.ts'
+import { TOOL_NAMES } from '../agent/tools.ts'
+import { REGISTRY_NAME } from './tool-record.ts'
 import { PRINCIPAL_NAME } from '../config.ts'
 import type { ErrorDetail } from '../errors.ts'
 import { pipelineErrors } from '../pipeline/pipeline.ts'
@@ -18,6 +21,7 @@ export interface NodeTypeDefinition {
 const ms = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(86_400_000))
 const stringMap = record(v.string(), v.string())
 const ROLE_NAMES = new Set(['viewer', 'operator', 'admin'])
+const registryName = v.pipe(v.string(), v.regex(REGISTRY_NAME, 'must be 1-64 of [a-z0-9._-]'))
 /** An approval waits at most 30 days. */
 export const MAX_APPROVAL_TIMEOUT_MS = 30 * 86_400_000
 
@@ -96,21 +100,36 @@ export const NODE_TYPES: Record<string, NodeTypeDefinition> = {
   agent: {
     config: strictObject({
       instructions: v.pipe(v.string(), v.minLength(1), v.maxLength(65_536)),
+      input: v.optional(v.unknown()),
       model: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(200))),
-      tools: v.optional(
-        v.array(
-          v.picklist([
-            'execute_pipeline',
-            'patch_workflow',
-            'search_tools',
-            'openapi_action',
-            'delegate_to_agent',
-          ])
+      tools: v.optional(v.pipe(v.array(v.picklist(TOOL_NAMES)), v.maxLength(TOOL_NAMES.length))),
+      max_turns: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(50))),
+      token_budget: v.optional(
+        v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100_000_000))
+      ),
+      temperature: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(2))),
+      output_schema: v.optional(
+        v.custom<Record<string, unknown>>(isJsonObject, 'must be a JSON Schema object')
+      ),
+      patch_policy: v.optional(v.picklist(['inherit', 'auto', 'approve'])),
+      apis: v.optional(v.pipe(v.array(registryName), v.maxLength(100))),
+      tool_names: v.optional(v.pipe(v.array(registryName), v.maxLength(1_000))),
+      approve_tools: v.optional(
+        v.pipe(
+          v.array(v.picklist(TOOL_NAMES)),
+          v.maxLength(
+            0,
+            'approve_tools is not supported yet: no tool call can be held for a human decision in this version'
+          )
         )
       ),
-      max_turns: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(50))),
-      input: v.optional(v.unknown()),
+      trust_tool_output: v.optional(v.boolean()),
     }),
+    check(config) {
+      return config.output_schema === undefined
+        ? []
+        : schemaProblems(config.output_schema, '/output_schema')
+    },
   },
 }
 

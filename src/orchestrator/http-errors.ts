@@ -16,6 +16,7 @@ const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   WORKFLOW_NOT_FOUND: 404,
   PATCH_NOT_FOUND: 404,
   APPROVAL_NOT_FOUND: 404,
+  TOOL_NOT_FOUND: 404,
   CONFLICT: 409,
   TAG_CONFLICT: 409,
   RUN_FINISHED: 409,
@@ -25,6 +26,7 @@ const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   INVALID_WORKFLOW: 422,
   INVALID_PATCH: 422,
   INVALID_DECISION: 422,
+  INVALID_TOOL: 422,
   RATE_LIMITED: 429,
 }
 

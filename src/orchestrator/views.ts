@@ -1,6 +1,7 @@
 /** The API's JSON shapes of runs and their nodes. @module */
 import type { ApprovalRecord, PatchRecord, RunRecord, RunState } from '../engine/state.ts'
 import { dict } from '../model/dict.ts'
+import { runUsage } from '../engine/usage.ts'
 
 export function runSummary(r: RunRecord) {
   return {
@@ -37,6 +38,7 @@ export function runView(
       output: n.output_ref && !opts.resolve ? null : (n.output ?? null),
       ...(n.output_ref ? { output_ref: n.output_ref } : {}),
       error: n.error ?? null,
+      ...(n.usage ? { usage: n.usage } : {}),
     }
   }
   return {
@@ -49,6 +51,7 @@ export function runView(
     idempotency_key: run.idempotency_key,
     nodes,
     approvals: approvals.map(approvalView),
+    usage: runUsage(Object.values(state.nodes)),
     patches: patches.map(patchView),
   }
 }
@@ -65,6 +68,7 @@ export function patchView(p: PatchRecord) {
     ir_version: p.ir_version,
     created_at: p.created_at,
     decided_at: p.decided_at,
+    tainted: p.tainted ?? false,
   }
 }
 

@@ -55,6 +55,13 @@ export interface Bus {
    * the store. False otherwise.
    */
   claimFreshStart(): Promise<boolean>
+  /**
+   * A worker's scratch state of one run (the agent's checkpoints), kept for `ttlMs` after its
+   * last write. Lost with the bus contents: then the work starts over, which is correct, only
+   * slower. `runId` scopes the key (Redis: the run's hash tag).
+   */
+  putState(runId: string, key: string, value: string, ttlMs: number): Promise<void>
+  getState(runId: string, key: string): Promise<string | null>
   ping(): Promise<void>
   close(): Promise<void>
 }

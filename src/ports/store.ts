@@ -5,6 +5,7 @@
  * @module
  */
 import type { RunId } from '../ids.ts'
+import type { ToolRecord } from '../model/tool-record.ts'
 import type {
   ApprovalRecord,
   ApprovalStatus,
@@ -114,6 +115,15 @@ export interface Store {
   listApprovals(filter: ApprovalFilter): Promise<ApprovalRecord[]>
   /** Pending approvals whose timeout_at is at or before `nowMs`, earliest first. */
   listDueApprovals(nowMs: number, limit: number): Promise<DueApproval[]>
+
+  /** Stores a new version of the tool named `tool.name` (1 for a new name); returns it. */
+  putTool(tool: Omit<ToolRecord, 'version'>): Promise<ToolRecord>
+  /** The newest version, or null. */
+  getTool(name: string): Promise<ToolRecord | null>
+  /** The newest version of every tool, by name. */
+  listTools(): Promise<ToolRecord[]>
+  /** Removes every version; false when there was none. */
+  deleteTool(name: string): Promise<boolean>
 
   /** Content-addressed blobs (large node outputs). Putting an existing ref changes nothing. */
   putBlob(ref: string, data: string): Promise<void>

@@ -117,9 +117,19 @@ export function clearPending(kernel: Pick<Kernel, 'store' | 'log'>, runId: RunId
 // --- internal ---
 
 function count(kernel: TransactKernel, events: RunEvent[]): void {
-  for (const e of events)
+  const { counters } = kernel.state
+  for (const e of events) {
     if (e.type === 'approval_decided')
-      kernel.state.counters.inc('hitl_approvals_total', { decision: String(e.data.status) })
+      counters.inc('hitl_approvals_total', { decision: String(e.data.status) })
+    else if (e.type === 'agent_turn') {
+      counters.inc('agent_decisions_total')
+      const usage = (e.data.usage ?? {}) as Record<string, unknown>
+      for (const kind of ['prompt', 'completion', 'cached'] as const) {
+        const n = usage[`${kind}_tokens`]
+        if (typeof n === 'number' && n > 0) counters.inc('agent_tokens_total', { kind }, n)
+      }
+    }
+  }
 }
 
 function remember(kernel: TransactKernel, state: RunState): void {

@@ -26,6 +26,7 @@ export const ENTRIES = {
   worker: 'workers/builtin/main.ts',
   'http-worker': 'workers/http/main.ts',
   'hitl-worker': 'workers/hitl/main.ts',
+  'agent-worker': 'workers/agent/main.ts',
 } as const
 export type ServiceName = keyof typeof ENTRIES
 

@@ -12,6 +12,8 @@ import type { GuardedFetch } from '../../src/net/guarded-fetch.ts'
 import { builtinHandlers } from '../../src/worker/builtin.ts'
 import type { Service } from '../../src/worker/consumer.ts'
 import { startWorker, type Handler } from '../../src/worker/run-worker.ts'
+import { createModelClient } from '../../src/agent/model.ts'
+import { createAgentHandler } from '../../workers/agent/handler.ts'
 import { createHitlHandler } from '../../workers/hitl/handler.ts'
 import { httpGuard } from '../../workers/http/start.ts'
 import { schemaName, testDatabaseUrl, testRedisUrl } from './services.ts'
@@ -81,6 +83,20 @@ export interface TestPlatform {
   close(): Promise<void>
 }
 
+/** The agent settings of a test platform whose model server is the scripted one at `url`. */
+export function agentAt(url: string, extra: Partial<Config['agent']> = {}): Partial<Config> {
+  return {
+    agent: {
+      ...testConfig().agent,
+      baseUrl: url,
+      apiKey: 'test-key',
+      model: 'test-model',
+      modelTimeoutMs: 5_000,
+      ...extra,
+    },
+  }
+}
+
 export interface PlatformOptions {
   backend?: Backend
   handlers?: Record<string, Handler>
@@ -119,6 +135,13 @@ export async function testPlatform(opts: PlatformOptions = {}): Promise<TestPlat
   for (const [type, handler] of Object.entries({
     ...builtinHandlers(opts.fetch),
     hitl: createHitlHandler(opts.fetch ?? httpGuard(kernel.config)),
+    agent: createAgentHandler({
+      bus: kernel.bus,
+      lanes: kernel.lanes,
+      config: kernel.config,
+      model: createModelClient(kernel.config.agent),
+      fetch: opts.fetch ?? httpGuard(kernel.config),
+    }),
     ...opts.handlers,
   })) {
     services.push(startWorker(kernel, { type, handler, visibilityMs: opts.visibilityMs }))

@@ -7,6 +7,7 @@ test('compose.yaml: every service builds a known binary target or uses Redis/Pos
   const stages = new Set([...dockerfile.matchAll(/^FROM .+ AS (\S+)$/gm)].map((m) => m[1]))
   const services = compose.services as Record<string, any>
   expect(Object.keys(services).sort()).toEqual([
+    'agent-worker',
     'builtin-worker',
     'coordinator',
     'hitl-worker',

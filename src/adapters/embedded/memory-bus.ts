@@ -4,6 +4,7 @@
  * its reads and writes before its first `await`, so every transition is atomic.
  * @module
  */
+import { BoundedMap } from '../../bounded-map.ts'
 import type { Bus, ConsumeOptions, Delivery } from '../../ports/bus.ts'
 
 interface Entry {
@@ -38,6 +39,8 @@ export function createMemoryBus(): Bus {
   const timers = new Set<ReturnType<typeof setTimeout>>()
   let closed = false
   let fresh = true
+  // Scratch state (agent checkpoints): bounded, the oldest write goes first.
+  const state = new BoundedMap<string, { value: string; until: number }>(10_000)
 
   const topic = (name: string): Topic => {
     let t = topics.get(name)
@@ -164,6 +167,15 @@ export function createMemoryBus(): Bus {
       const was = fresh
       fresh = false
       return was
+    },
+    async putState(runId, key, value, ttlMs) {
+      const id = `${runId}\u0000${key}`
+      state.delete(id)
+      state.set(id, { value, until: Date.now() + ttlMs })
+    },
+    async getState(runId, key) {
+      const entry = state.get(`${runId}\u0000${key}`)
+      return entry && entry.until > Date.now() ? entry.value : null
     },
     async ping() {},
     async close() {

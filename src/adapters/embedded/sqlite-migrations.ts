@@ -4,12 +4,14 @@ import m0001 from '../../../sql/sqlite/0001_init.sql' with { type: 'text' }
 import m0002 from '../../../sql/sqlite/0002_completion_ledger.sql' with { type: 'text' }
 import m0003 from '../../../sql/sqlite/0003_run_version.sql' with { type: 'text' }
 import m0004 from '../../../sql/sqlite/0004_approvals.sql' with { type: 'text' }
+import m0005 from '../../../sql/sqlite/0005_tools.sql' with { type: 'text' }
 
 export const SQLITE_MIGRATIONS = [
   { version: 1, name: '0001_init', sql: m0001 },
   { version: 2, name: '0002_completion_ledger', sql: m0002 },
   { version: 3, name: '0003_run_version', sql: m0003 },
   { version: 4, name: '0004_approvals', sql: m0004 },
+  { version: 5, name: '0005_tools', sql: m0005 },
 ] as const
 
 /** Applies missing versions in one transaction (the file lock serialises processes). */

@@ -29,6 +29,7 @@ import type {
   TagRecord,
 } from '../../ports/store.ts'
 import { migrateSqlite } from './sqlite-migrations.ts'
+import type { ToolRecord } from '../../model/tool-record.ts'
 import { BoundedMap } from '../../bounded-map.ts'
 import { checkTagExpectation } from '../../model/tags.ts'
 import { dict } from '../../model/dict.ts'
@@ -357,6 +358,36 @@ export function createSqliteStore(path: string): Store {
           run_id: r.run_id as RunId,
           node_id: r.node_id as string,
         }))
+    },
+    async putTool(tool) {
+      return db
+        .transaction(() => {
+          const row = q('SELECT max(version) AS v FROM tools WHERE name = ?').get(tool.name)
+          const record: ToolRecord = { ...tool, version: Number(row?.v ?? 0) + 1 }
+          q('INSERT INTO tools (name, version, record) VALUES (?, ?, ?)').run(
+            record.name,
+            record.version,
+            JSON.stringify(record)
+          )
+          return record
+        })
+        .immediate()
+    },
+    async getTool(name) {
+      const row = q('SELECT record FROM tools WHERE name = ? ORDER BY version DESC LIMIT 1').get(
+        name
+      )
+      return row ? (JSON.parse(row.record as string) as ToolRecord) : null
+    },
+    async listTools() {
+      return q(
+        'SELECT t.record FROM tools t WHERE t.version = (SELECT max(version) FROM tools u WHERE u.name = t.name) ORDER BY t.name'
+      )
+        .all()
+        .map((r) => JSON.parse(r.record as string) as ToolRecord)
+    },
+    async deleteTool(name) {
+      return q('DELETE FROM tools WHERE name = ?').run(name).changes > 0
     },
     async putBlob(ref, data) {
       q('INSERT INTO blobs (ref, data) VALUES (?, ?) ON CONFLICT (ref) DO NOTHING').run(ref, data)

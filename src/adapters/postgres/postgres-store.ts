@@ -26,6 +26,7 @@ import { createBatcher } from './batcher.ts'
 import { checkTagExpectation } from '../../model/tags.ts'
 import { dict, dictOf } from '../../model/dict.ts'
 import { reviveIr } from '../../model/ir.ts'
+import type { ToolRecord } from '../../model/tool-record.ts'
 import { isFreshNode, newNodeState } from '../../engine/draft.ts'
 
 export interface PostgresStoreOptions {
@@ -397,6 +398,34 @@ export function createPostgresStore(
       return sql<
         DueApproval[]
       >`SELECT id, run_id, record ->> 'node_id' AS node_id FROM approvals WHERE status = 'pending' AND timeout_at IS NOT NULL AND timeout_at <= ${new Date(nowMs)} ORDER BY timeout_at LIMIT ${limit}`
+    },
+    async putTool(tool) {
+      // One writer of a name at a time: the next version is computed and taken atomically.
+      return sql.begin(async (tx) => {
+        await tx`SELECT pg_advisory_xact_lock(hashtext(${`aob.tool.${tool.name}`}))`
+        const [row] = await tx<
+          { v: number | null }[]
+        >`SELECT max(version) AS v FROM tools WHERE name = ${tool.name}`
+        const record: ToolRecord = { ...tool, version: (row?.v ?? 0) + 1 }
+        await tx`INSERT INTO tools (name, version, record) VALUES (${record.name}, ${record.version}, ${sql.json(record as never)})`
+        return record
+      }) as Promise<ToolRecord>
+    },
+    async getTool(name) {
+      const [row] = await sql<
+        { record: ToolRecord }[]
+      >`SELECT record FROM tools WHERE name = ${name} ORDER BY version DESC LIMIT 1`
+      return row?.record ?? null
+    },
+    async listTools() {
+      const rows = await sql<
+        { record: ToolRecord }[]
+      >`SELECT DISTINCT ON (name) record FROM tools ORDER BY name, version DESC`
+      return rows.map((r) => r.record)
+    },
+    async deleteTool(name) {
+      const rows = await sql`DELETE FROM tools WHERE name = ${name} RETURNING 1`
+      return rows.length > 0
     },
     async putBlob(ref, data) {
       await sql`INSERT INTO blobs (ref, data) VALUES (${ref}, ${data}) ON CONFLICT (ref) DO NOTHING`

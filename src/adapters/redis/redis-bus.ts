@@ -191,6 +191,12 @@ export function createRedisBus(url: string, opts: RedisBusOptions = {}): Bus {
       const res = await main.set(keys.generation(), crypto.randomUUID(), 'NX')
       return res === 'OK'
     },
+    async putState(runId, key, value, ttlMs) {
+      await main.set(keys.state(runId, key), value, 'PX', ttlMs)
+    },
+    async getState(runId, key) {
+      return main.get(keys.state(runId, key))
+    },
     async ping() {
       await main.ping()
     },
