@@ -20,8 +20,15 @@ import {
 import { waitFor } from '../helpers/wait-for.ts'
 import { harness } from '../net/guard-harness.ts'
 import { endOf } from './semantics.contract.ts'
+import { createModelClient } from '../../src/agent/model.ts'
+import { startAgentWorker } from '../../workers/agent/start.ts'
 
-type Make = (opts: { config?: Partial<Config>; fetch?: GuardedFetch }) => Promise<TestPlatform>
+type Make = (opts: {
+  config?: Partial<Config>
+  fetch?: GuardedFetch
+  visibilityMs?: number
+  without?: string[]
+}) => Promise<TestPlatform>
 
 type CaseScript = (body: ChatBody, turn: number) => Answer
 
@@ -565,6 +572,88 @@ export function agentContract(backend: string, make: Make) {
       const childTurns = events.filter((e) => e.type === 'agent_turn' && e.data.agent_path)
       expect(childTurns.map((e) => e.node_id)).toEqual(['agent', 'agent'])
       expect(childTurns[0].data.agent_path).toEqual(['1.0'])
+    })
+
+    test('durable turns: a worker stopped mid-agent is replaced; it resumes from the checkpoint, repeats no completed model call and no side effect', async () => {
+      // A slow tool keeps the first worker busy after its patch went through; it is stopped then.
+      let slow = true
+      const h = harness({
+        dns: { 'slow.example': ['93.184.216.34'] },
+        respond: async () => {
+          if (slow) await Bun.sleep(3_000)
+          return Response.json({ ok: true })
+        },
+      })
+      const q = await make({
+        config: { ...agentAt(llm.url), visibilityMs: 500 },
+        fetch: h.fetch,
+        visibilityMs: 500,
+        without: ['agent'],
+      })
+      const startWorkers = () =>
+        startAgentWorker(q.kernel, {
+          fetch: h.fetch,
+          model: createModelClient(q.kernel.config.agent),
+        })
+      let workers = startWorkers()
+      try {
+        script('durable', (body, turn) =>
+          turn === 1
+            ? {
+                tool_calls: [
+                  {
+                    name: 'patch_workflow',
+                    arguments: {
+                      operations: [
+                        { op: 'add', path: '/nodes/-', value: { id: 'once', type: 'noop' } },
+                      ],
+                    },
+                  },
+                  {
+                    name: 'execute_pipeline',
+                    arguments: { steps: [{ op: 'http_request', url: 'https://slow.example/x' }] },
+                  },
+                ],
+              }
+            : { content: 'resumed' }
+        )
+        const created = await q.call('POST', '/runs', {
+          workflow: agentFlow('durable', {
+            tools: ['patch_workflow', 'execute_pipeline'],
+            trust_tool_output: true,
+          }),
+        })
+        const id = created.body.run_id
+        await waitFor(
+          async () =>
+            (await q.call('GET', `/runs/${id}/patches`)).body.patches.length === 1 || null,
+          10_000,
+          'the patch'
+        )
+        for (const w of workers) await w.stop()
+        slow = false
+        workers = startWorkers()
+        const view = await endOf(q, id, 15_000)
+        expect(view.status).toBe('succeeded')
+        expect(view.nodes.agent.output).toMatchObject({
+          content: 'resumed',
+          turns: 2,
+          tool_calls: 2,
+        })
+        const mine = llm.requests.filter((b) => instructionsOf(b) === 'case:durable')
+        expect(mine).toHaveLength(2)
+        expect(new Set(mine.map((b) => JSON.stringify(b.messages))).size).toBe(2)
+        const patches = (await q.call('GET', `/runs/${id}/patches`)).body.patches
+        expect(patches).toHaveLength(1)
+        expect(view.nodes.once.status).toBe('succeeded')
+        const turns = (await q.call('GET', `/runs/${id}/events`)).body.events.filter(
+          (e: any) => e.type === 'agent_turn'
+        )
+        expect(turns.map((e: any) => e.data.turn)).toEqual([1, 2])
+      } finally {
+        for (const w of workers) await w.stop()
+        await q.close()
+      }
     })
   })
 }

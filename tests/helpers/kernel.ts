@@ -104,6 +104,8 @@ export interface PlatformOptions {
   visibilityMs?: number
   /** The guarded client for http_request steps (tests inject resolver and connector). */
   fetch?: GuardedFetch
+  /** Node types whose workers the test starts (and stops) itself. */
+  without?: string[]
 }
 
 /** `TestPlatform.call` over any way of sending a request (in-process, or HTTP to a process). */
@@ -144,6 +146,7 @@ export async function testPlatform(opts: PlatformOptions = {}): Promise<TestPlat
     }),
     ...opts.handlers,
   })) {
+    if (opts.without?.includes(type)) continue
     services.push(startWorker(kernel, { type, handler, visibilityMs: opts.visibilityMs }))
   }
   const app = createApp(kernel, { keepAliveMs: 200 })

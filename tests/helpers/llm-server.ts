@@ -82,6 +82,8 @@ export function startLlmServer(initial: Script): LlmServer {
       requests.push(body)
       const answer = await script(body, ++calls)
       if (answer.delay_ms) await Bun.sleep(answer.delay_ms)
+      // The client went away meanwhile (a killed worker): this call never completed for it.
+      if (req.signal.aborted) return new Response(null, { status: 499 })
       if (answer.status && answer.status !== 200) {
         const headers: Record<string, string> = {}
         if (answer.retry_after_s !== undefined)
