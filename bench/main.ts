@@ -1,5 +1,5 @@
 /**
- * `bun run bench [chain10|fanout10|api|http|all|peers|approvals] [--backend embedded|redis-pg] [--runs N]
+ * `bun run bench [chain10|fanout10|api|http|all|peers|approvals|agent] [--backend embedded|redis-pg] [--runs N]
  *  [--concurrency C] [--latency-runs N] [--workers W]`
  *
  * Runs N runs of each workload through the real coordinator and workers, C runs in flight,
@@ -40,6 +40,11 @@ const { values, positionals } = parseArgs({
     reps: { type: 'string', default: '3' },
   },
 })
+if (positionals.includes('agent')) {
+  const { benchAgent } = await import('./agent.ts')
+  await benchAgent({ runs: values.runs === '1000' ? 200 : Number(values.runs) })
+  process.exit(0)
+}
 if (positionals.includes('approvals')) {
   const { benchApprovals } = await import('./approvals.ts')
   const backend = values.backend as 'embedded' | 'redis-pg'
