@@ -89,12 +89,17 @@ test('agent workers killed mid-agent: every run finishes, no completed model cal
       expect(res.status).toBe(201)
       runIds.push(res.body.run_id)
     }
-    // Kill one agent worker at a time, four times, while agents are mid-conversation.
+    // Kill one agent worker at a time, four times, while agents are mid-conversation: with the
+    // model's answers held, so the victim dies waiting for its model calls (the moment a
+    // checkpoint exists for), not in the instant between an answer arriving and its checkpoint.
     for (let k = 0; k < 4; k++) {
-      await Bun.sleep(400)
+      await Bun.sleep(300)
+      llm.hold()
+      await Bun.sleep(100)
       const victim = agents[k % agents.length]
       await victim.kill('SIGKILL')
       kills++
+      llm.release()
       agents = agents.map((a) => (a === victim ? spawnService('agent-worker', agentEnv) : a))
     }
     await waitFor(

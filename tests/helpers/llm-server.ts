@@ -46,6 +46,9 @@ export interface LlmServer {
   /** Completed calls whose conversation had been answered before (a repeated model call). */
   repeats(): number
   setScript(script: Script): void
+  /** Answers nothing until release(): a test can kill a client while no answer is in transit. */
+  hold(): void
+  release(): void
   stop(): void
 }
 
@@ -67,6 +70,8 @@ export function turnsOf(body: ChatBody): number {
 
 export function startLlmServer(initial: Script): LlmServer {
   let script = initial
+  let held: Promise<void> | null = null
+  let unhold = () => {}
   let calls = 0
   let ids = 0
   const requests: ChatBody[] = []
@@ -82,6 +87,7 @@ export function startLlmServer(initial: Script): LlmServer {
       requests.push(body)
       const answer = await script(body, ++calls)
       if (answer.delay_ms) await Bun.sleep(answer.delay_ms)
+      while (held) await held
       // The client went away meanwhile (a killed worker): this call never completed for it.
       if (req.signal.aborted) return new Response(null, { status: 499 })
       if (answer.status && answer.status !== 200) {
@@ -137,6 +143,13 @@ export function startLlmServer(initial: Script): LlmServer {
     repeats: () => [...completed.values()].reduce((n, c) => n + (c - 1), 0),
     setScript(s) {
       script = s
+    },
+    hold() {
+      held ??= new Promise<void>((r) => (unhold = r))
+    },
+    release() {
+      held = null
+      unhold()
     },
     stop() {
       server.stop(true)
