@@ -31,6 +31,8 @@ export const ErrorCode = {
   PatchAttemptsExhausted: 'PATCH_ATTEMPTS_EXHAUSTED',
   ToolNotFound: 'TOOL_NOT_FOUND',
   InvalidTool: 'INVALID_TOOL',
+  ApiNotFound: 'API_NOT_FOUND',
+  InvalidApi: 'INVALID_API',
   InvalidInput: 'INVALID_INPUT',
   RateLimited: 'RATE_LIMITED',
   Timeout: 'TIMEOUT',

@@ -402,7 +402,13 @@ async function runCall(
     // A tool that fails is a result the model reads; a budget or abort is the node's end.
     if (e instanceof AgentError || env.signal.aborted) throw e
     const err = e as AobError
-    return { error: { code: err.code ?? 'TOOL_FAILED', message: err.message } }
+    return {
+      error: {
+        code: err.code ?? 'TOOL_FAILED',
+        message: err.message,
+        ...(err.details?.length ? { details: err.details } : {}),
+      },
+    }
   }
 }
 

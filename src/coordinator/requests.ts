@@ -5,7 +5,8 @@
  *   submitted by `agent:<run>/<node>`, held for approval under the node's policy or taint, and
  *   idempotent by the request id (a resumed agent asking again gets the same patch);
  * - `emit`: events of a running node (agent_turn, log), each once by its key;
- * - `tool_get`, `tool_search`: the composite tool registry.
+ * - `tool_get`, `tool_search`: the composite tool registry; `api_get`: a registered OpenAPI
+ *   document (the worker adds the credential from its own environment).
  * @module
  */
 import * as v from 'valibot'
@@ -148,6 +149,10 @@ async function answer(kernel: Kernel, req: Request): Promise<unknown> {
     case 'tool_get': {
       const { name } = parsed(ToolGet, req.payload)
       return kernel.store.getTool(name)
+    }
+    case 'api_get': {
+      const { name } = parsed(ToolGet, req.payload)
+      return kernel.store.getApi(name)
     }
     case 'tool_search': {
       const { query, names } = parsed(ToolSearch, req.payload)

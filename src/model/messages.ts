@@ -67,7 +67,7 @@ export interface CompletionSignal {
 }
 
 /** The kinds of transition a worker may ask a coordinator for (the request lane). */
-export const REQUEST_KINDS = ['patch', 'emit', 'tool_get', 'tool_search'] as const
+export const REQUEST_KINDS = ['patch', 'emit', 'tool_get', 'tool_search', 'api_get'] as const
 export type RequestKind = (typeof REQUEST_KINDS)[number]
 
 /** Published on `wf.requests`; answered on the channel `reply.<id>`. */

@@ -13,7 +13,7 @@ import { errorBody, handleError } from './http-errors.ts'
 import { approvalRoutes } from './routes/approvals.ts'
 import { eventRoutes } from './routes/events.ts'
 import { runRoutes } from './routes/runs.ts'
-import { toolRoutes } from './routes/tools.ts'
+import { registryRoutes } from './routes/registries.ts'
 import { workflowRoutes } from './routes/workflows.ts'
 
 export interface AppOptions {
@@ -75,7 +75,7 @@ export function createApp(kernel: Kernel, opts: AppOptions = {}) {
   api.route('/', workflowRoutes(kernel))
   api.route('/', runRoutes(kernel))
   api.route('/', approvalRoutes(kernel))
-  api.route('/', toolRoutes(kernel))
+  api.route('/', registryRoutes(kernel))
   api.route('/', eventRoutes(kernel, { keepAliveMs: opts.keepAliveMs ?? 5_000 }))
   app.route('/api/v1', api)
   return app

@@ -17,6 +17,7 @@ const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   PATCH_NOT_FOUND: 404,
   APPROVAL_NOT_FOUND: 404,
   TOOL_NOT_FOUND: 404,
+  API_NOT_FOUND: 404,
   CONFLICT: 409,
   TAG_CONFLICT: 409,
   RUN_FINISHED: 409,
@@ -27,6 +28,7 @@ const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   INVALID_PATCH: 422,
   INVALID_DECISION: 422,
   INVALID_TOOL: 422,
+  INVALID_API: 422,
   RATE_LIMITED: 429,
 }
 

@@ -5,6 +5,7 @@
  * @module
  */
 import type { RunId } from '../ids.ts'
+import type { ApiRecord } from '../model/openapi.ts'
 import type { ToolRecord } from '../model/tool-record.ts'
 import type {
   ApprovalRecord,
@@ -124,6 +125,12 @@ export interface Store {
   listTools(): Promise<ToolRecord[]>
   /** Removes every version; false when there was none. */
   deleteTool(name: string): Promise<boolean>
+
+  /** Registers (or replaces) the OpenAPI document named `api.name`. */
+  putApi(api: ApiRecord): Promise<void>
+  getApi(name: string): Promise<ApiRecord | null>
+  listApis(): Promise<ApiRecord[]>
+  deleteApi(name: string): Promise<boolean>
 
   /** Content-addressed blobs (large node outputs). Putting an existing ref changes nothing. */
   putBlob(ref: string, data: string): Promise<void>

@@ -574,6 +574,201 @@ export function agentContract(backend: string, make: Make) {
       expect(childTurns[0].data.agent_path).toEqual(['1.0'])
     })
 
+    test('openapi_action: registered operations only, arguments checked, the credential added by the worker and never seen', async () => {
+      const SECRET = 'tok-3f9a1c77e2d54b08'
+      process.env.TICKETS_API_TOKEN = SECRET
+      const sent: { url: string; headers: Record<string, string>; body: unknown }[] = []
+      const h = harness({
+        dns: { 'tickets-api.example': ['93.184.216.34'] },
+        respond: async (t, init) => {
+          const headers = Object.fromEntries(new Headers(init.headers as ConstructorParameters<typeof Headers>[0]))
+          sent.push({ url: t.url, headers, body: init.body ? JSON.parse(String(init.body)) : null })
+          if (t.url.includes('/tickets/404'))
+            return Response.json({ error: 'no such ticket' }, { status: 404 })
+          // A careless API that echoes the request headers back.
+          return Response.json({ ok: true, echo: headers })
+        },
+      })
+      const q = await make({ config: agentAt(llm.url), fetch: h.fetch })
+      try {
+        const document = {
+          openapi: '3.0.3',
+          info: { title: 'Tickets', version: '1' },
+          servers: [{ url: 'https://tickets-api.example/v1' }],
+          paths: {
+            '/tickets/{id}': {
+              get: {
+                operationId: 'getTicket',
+                parameters: [
+                  {
+                    name: 'id',
+                    in: 'path',
+                    required: true,
+                    schema: { $ref: '#/components/schemas/Id' },
+                  },
+                  { name: 'fields', in: 'query', schema: { type: 'string', maxLength: 50 } },
+                ],
+                responses: { '200': { description: 'a ticket' } },
+              },
+            },
+            '/tickets': {
+              post: {
+                operationId: 'createTicket',
+                requestBody: {
+                  required: true,
+                  content: {
+                    'application/json': {
+                      schema: {
+                        type: 'object',
+                        required: ['subject'],
+                        properties: { subject: { type: 'string' } },
+                      },
+                    },
+                  },
+                },
+                responses: { '201': { description: 'created' } },
+              },
+            },
+          },
+          components: { schemas: { Id: { type: 'string', pattern: '^[0-9]+$' } } },
+        }
+        const auth = { header: 'X-Api-Key', secret: 'TICKETS_API_TOKEN' }
+        const stored = await q.call('POST', '/openapi', { name: 'tickets', document, auth })
+        expect(stored.status).toBe(201)
+        expect(stored.body).toMatchObject({
+          name: 'tickets',
+          operations: ['getTicket', 'createTicket'],
+          auth,
+        })
+        const noOpId = structuredClone(document) as any
+        delete noOpId.paths['/tickets'].post.operationId
+        expect((await q.call('POST', '/openapi', { name: 'bad', document: noOpId })).status).toBe(
+          422
+        )
+        const external = structuredClone(document) as any
+        external.components.schemas.Id = { $ref: 'https://evil.example/id.json' }
+        expect((await q.call('POST', '/openapi', { name: 'ext', document: external })).status).toBe(
+          422
+        )
+        expect(
+          (
+            await q.call('POST', '/openapi', {
+              name: 'own',
+              document,
+              auth: { header: 'x', secret: 'AOB_TOKENS' },
+            })
+          ).status
+        ).toBe(400)
+        expect(
+          (await q.call('POST', '/openapi', { name: 'x', document }, 'operator-token-0001')).status
+        ).toBe(403)
+        expect((await q.call('GET', '/openapi')).body.apis.map((a: any) => a.name)).toEqual([
+          'tickets',
+        ])
+
+        script('caller', (body, turn) => {
+          if (turn === 1)
+            return {
+              tool_calls: [
+                {
+                  name: 'openapi_action',
+                  arguments: {
+                    api: 'tickets',
+                    operation_id: 'getTicket',
+                    params: { id: '42', fields: 'subject' },
+                  },
+                },
+                {
+                  name: 'openapi_action',
+                  arguments: {
+                    api: 'tickets',
+                    operation_id: 'getTicket',
+                    params: { id: 'x/../../admin' },
+                  },
+                },
+                {
+                  name: 'openapi_action',
+                  arguments: {
+                    api: 'tickets',
+                    operation_id: 'getTicket',
+                    params: { id: '1', 'X-Api-Key': 'mine' },
+                  },
+                },
+                {
+                  name: 'openapi_action',
+                  arguments: { api: 'tickets', operation_id: 'createTicket', body: { nope: 1 } },
+                },
+                { name: 'openapi_action', arguments: { api: 'other', operation_id: 'getTicket' } },
+                {
+                  name: 'openapi_action',
+                  arguments: { api: 'tickets', operation_id: 'getTicket', params: { id: '404' } },
+                },
+              ],
+            }
+          if (turn === 2)
+            return {
+              tool_calls: [
+                {
+                  name: 'patch_workflow',
+                  arguments: {
+                    operations: [
+                      { op: 'add', path: '/nodes/-', value: { id: 'after-api', type: 'noop' } },
+                    ],
+                  },
+                },
+              ],
+            }
+          return { content: JSON.stringify(toolResults(body)) }
+        })
+        const created = await q.call('POST', '/runs', {
+          workflow: agentFlow('caller', {
+            tools: ['openapi_action', 'patch_workflow'],
+            apis: ['tickets'],
+          }),
+        })
+        const id = created.body.run_id
+        const paused = await waitFor(
+          async () => {
+            const r = (await q.call('GET', `/runs/${id}`)).body
+            return r.status === 'paused' ? r : null
+          },
+          10_000,
+          'the tainted patch'
+        )
+        const [ok, traversal, header, badBody, ungranted, missing, patch] = JSON.parse(
+          paused.nodes.agent.output.content
+        )
+        expect(ok.status).toBe(200)
+        expect(ok.body.ok).toBe(true)
+        expect(ok.body.echo['x-api-key']).toBe('[redacted]')
+        expect(traversal.error.code).toBe('INVALID_INPUT')
+        expect(traversal.error.details[0].path).toBe('/params/id')
+        expect(header.error.details[0].path).toBe('/params/X-Api-Key')
+        expect(badBody.error.details[0].path).toBe('/body')
+        expect(ungranted.error.code).toBe('API_NOT_FOUND')
+        expect(missing).toMatchObject({ status: 404, body: { error: 'no such ticket' } })
+        expect(patch).toMatchObject({ status: 'pending' })
+        expect(paused.patches[0].tainted).toBe(true)
+        // Only the two valid calls went out; the credential travelled in its header only.
+        expect(sent.map((c) => c.url)).toEqual([
+          'https://93.184.216.34:443/v1/tickets/42?fields=subject',
+          'https://93.184.216.34:443/v1/tickets/404',
+        ])
+        expect(sent[0].headers['x-api-key']).toBe(SECRET)
+        expect(sent[0].headers['idempotency-key']).toMatch(new RegExp(`^${id}:agent:1:1:0$`))
+        const events = JSON.stringify((await q.call('GET', `/runs/${id}/events`)).body)
+        const prompts = JSON.stringify(llm.requests)
+        const view = JSON.stringify(paused)
+        const api = JSON.stringify((await q.call('GET', '/openapi/tickets')).body)
+        for (const text of [events, prompts, view, api]) expect(text.includes(SECRET)).toBe(false)
+        await q.call('POST', `/patches/${paused.patches[0].patch_id}/reject`, {}, ADMIN)
+        expect((await q.call('DELETE', '/openapi/tickets', undefined, ADMIN)).status).toBe(200)
+      } finally {
+        delete process.env.TICKETS_API_TOKEN
+        await q.close()
+      }
+    })
+
     test('durable turns: a worker stopped mid-agent is replaced; it resumes from the checkpoint, repeats no completed model call and no side effect', async () => {
       // A slow tool keeps the first worker busy after its patch went through; it is stopped then.
       let slow = true

@@ -15,11 +15,13 @@ const SHIPPED: Record<string, string> = {
   'sql/migrations/0005_approvals.sql': '09cf896d6f68e23d',
   'sql/migrations/0006_unchecked_run_rows.sql': 'c2ad684e5a527d05',
   'sql/migrations/0007_tools.sql': '0fc4ed7f10d9c175',
+  'sql/migrations/0008_apis.sql': '67eec43e89f5f485',
   'sql/sqlite/0001_init.sql': '8001b25192e889c5',
   'sql/sqlite/0002_completion_ledger.sql': '9b1a808ddf710821',
   'sql/sqlite/0003_run_version.sql': '67cdd8536e26a4d7',
   'sql/sqlite/0004_approvals.sql': '2755a004657b7576',
   'sql/sqlite/0005_tools.sql': 'e9bb11a204d301ba',
+  'sql/sqlite/0006_apis.sql': '3454b995af3b56da',
 }
 
 test('shipped migration files are unchanged, and every file is listed and embedded in order', async () => {

@@ -19,7 +19,9 @@ import type { ModelClient } from '../../src/agent/model.ts'
 import type { ToolName } from '../../src/agent/tools.ts'
 import { AobError, ErrorCode, RetryableError, TerminalError } from '../../src/errors.ts'
 import type { Task } from '../../src/model/messages.ts'
+import { buildApiCall, type ApiCall, type ApiRecord } from '../../src/model/openapi.ts'
 import { usesNetwork, type ToolRecord } from '../../src/model/tool-record.ts'
+import { readCapped } from '../../src/net/http-call.ts'
 import type { GuardedFetch } from '../../src/net/guarded-fetch.ts'
 import { pipelineErrors, runPipeline } from '../../src/pipeline/pipeline.ts'
 import type { Bus } from '../../src/ports/bus.ts'
@@ -40,6 +42,7 @@ interface AgentConfigOfNode {
   temperature?: number
   output_schema?: unknown
   tool_names?: string[]
+  apis?: string[]
   trust_tool_output?: boolean
 }
 
@@ -118,7 +121,7 @@ function actionsFor(
   signal: AbortSignal
 ): ToolActions {
   const ctx = task.context as NonNullable<Task['context']>
-  const request = async (kind: 'tool_get' | 'tool_search', payload: unknown) => {
+  const request = async (kind: 'tool_get' | 'tool_search' | 'api_get', payload: unknown) => {
     const reply = await requestWithRetry(deps.lanes, {
       id: crypto.randomUUID(),
       kind,
@@ -180,16 +183,91 @@ function actionsFor(
         ...(config.tool_names ? { names: config.tool_names } : {}),
       })
     },
-    async openapi() {
-      throw new AobError(
-        ErrorCode.StepFailed,
-        'openapi_action is not available in this version of aob'
+    async openapi(args, opts) {
+      const name = String(args.api)
+      if (!(config.apis ?? []).includes(name))
+        throw new AobError(ErrorCode.ApiNotFound, `"${name}" is not among this node's apis`)
+      const api = (await request('api_get', { name })) as ApiRecord | null
+      if (!api) throw new AobError(ErrorCode.ApiNotFound, `no API named "${name}"`)
+      const call = buildApiCall(
+        api,
+        String(args.operation_id),
+        (args.params ?? {}) as Record<string, unknown>,
+        args.body
       )
+      if ('errors' in call)
+        throw new AobError(
+          ErrorCode.InvalidInput,
+          'the call does not match the operation',
+          call.errors
+        )
+      return callApi(deps.fetch, api, call, opts)
     },
   }
 }
 
 type RequestBody = Parameters<Lanes['request']>[0]
+
+const MAX_API_RESPONSE_BYTES = 1024 * 1024
+const API_TIMEOUT_MS = 30_000
+
+/**
+ * One registered-API call through the SSRF guard, with the credential from this process's
+ * environment. The model gets `{status, content_type, body}`, non-2xx included; the credential is
+ * never in what it gets back, even when the API echoes it.
+ */
+async function callApi(
+  fetcher: GuardedFetch,
+  api: ApiRecord,
+  call: ApiCall,
+  opts: { idempotencyKey: string; signal: AbortSignal }
+) {
+  const headers: Record<string, string> = {
+    accept: 'application/json, text/plain;q=0.9, */*;q=0.5',
+    ...call.headers,
+    'idempotency-key': opts.idempotencyKey,
+  }
+  let secret: string | undefined
+  if (api.auth) {
+    secret = process.env[api.auth.secret] || undefined
+    if (!secret)
+      throw new AobError(
+        ErrorCode.StepFailed,
+        `the agent worker has no ${api.auth.secret} set for ${api.name}`
+      )
+    headers[api.auth.header.toLowerCase()] = secret
+  }
+  let body: string | undefined
+  if (call.body !== undefined) {
+    body = JSON.stringify(call.body)
+    headers['content-type'] = 'application/json'
+  }
+  let res: Response
+  try {
+    res = (
+      await fetcher(call.url, {
+        method: call.method,
+        headers,
+        body,
+        signal: AbortSignal.any([opts.signal, AbortSignal.timeout(API_TIMEOUT_MS)]),
+      })
+    ).response
+  } catch (e) {
+    const message = secret
+      ? (e as Error).message.replaceAll(secret, '[redacted]')
+      : (e as Error).message
+    throw new AobError(ErrorCode.StepFailed, `${call.method} ${api.name} failed: ${message}`)
+  }
+  let text = await readCapped(res, MAX_API_RESPONSE_BYTES)
+  if (secret) text = text.replaceAll(secret, '[redacted]')
+  const contentType = res.headers.get('content-type') ?? ''
+  let parsed: unknown = text
+  if (contentType.includes('json'))
+    try {
+      parsed = JSON.parse(text)
+    } catch {}
+  return { status: res.status, content_type: contentType, body: parsed }
+}
 
 /** A request, asked again (same id) when no reply came; the handlers are idempotent by id. */
 async function requestWithRetry(lanes: Lanes, req: RequestBody) {

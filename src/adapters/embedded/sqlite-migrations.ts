@@ -5,6 +5,7 @@ import m0002 from '../../../sql/sqlite/0002_completion_ledger.sql' with { type: 
 import m0003 from '../../../sql/sqlite/0003_run_version.sql' with { type: 'text' }
 import m0004 from '../../../sql/sqlite/0004_approvals.sql' with { type: 'text' }
 import m0005 from '../../../sql/sqlite/0005_tools.sql' with { type: 'text' }
+import m0006 from '../../../sql/sqlite/0006_apis.sql' with { type: 'text' }
 
 export const SQLITE_MIGRATIONS = [
   { version: 1, name: '0001_init', sql: m0001 },
@@ -12,6 +13,7 @@ export const SQLITE_MIGRATIONS = [
   { version: 3, name: '0003_run_version', sql: m0003 },
   { version: 4, name: '0004_approvals', sql: m0004 },
   { version: 5, name: '0005_tools', sql: m0005 },
+  { version: 6, name: '0006_apis', sql: m0006 },
 ] as const
 
 /** Applies missing versions in one transaction (the file lock serialises processes). */

@@ -29,6 +29,7 @@ import type {
   TagRecord,
 } from '../../ports/store.ts'
 import { migrateSqlite } from './sqlite-migrations.ts'
+import type { ApiRecord } from '../../model/openapi.ts'
 import type { ToolRecord } from '../../model/tool-record.ts'
 import { BoundedMap } from '../../bounded-map.ts'
 import { checkTagExpectation } from '../../model/tags.ts'
@@ -388,6 +389,23 @@ export function createSqliteStore(path: string): Store {
     },
     async deleteTool(name) {
       return q('DELETE FROM tools WHERE name = ?').run(name).changes > 0
+    },
+    async putApi(api) {
+      q(
+        'INSERT INTO apis (name, record) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET record = excluded.record'
+      ).run(api.name, JSON.stringify(api))
+    },
+    async getApi(name) {
+      const row = q('SELECT record FROM apis WHERE name = ?').get(name)
+      return row ? (JSON.parse(row.record as string) as ApiRecord) : null
+    },
+    async listApis() {
+      return q('SELECT record FROM apis ORDER BY name')
+        .all()
+        .map((r) => JSON.parse(r.record as string) as ApiRecord)
+    },
+    async deleteApi(name) {
+      return q('DELETE FROM apis WHERE name = ?').run(name).changes > 0
     },
     async putBlob(ref, data) {
       q('INSERT INTO blobs (ref, data) VALUES (?, ?) ON CONFLICT (ref) DO NOTHING').run(ref, data)

@@ -11,6 +11,7 @@ import m0004 from '../../../sql/migrations/0004_lean_commits.sql' with { type: '
 import m0005 from '../../../sql/migrations/0005_approvals.sql' with { type: 'text' }
 import m0006 from '../../../sql/migrations/0006_unchecked_run_rows.sql' with { type: 'text' }
 import m0007 from '../../../sql/migrations/0007_tools.sql' with { type: 'text' }
+import m0008 from '../../../sql/migrations/0008_apis.sql' with { type: 'text' }
 
 export const MIGRATIONS = [
   { version: 1, name: '0001_init', sql: m0001 },
@@ -20,6 +21,7 @@ export const MIGRATIONS = [
   { version: 5, name: '0005_approvals', sql: m0005 },
   { version: 6, name: '0006_unchecked_run_rows', sql: m0006 },
   { version: 7, name: '0007_tools', sql: m0007 },
+  { version: 8, name: '0008_apis', sql: m0008 },
 ] as const
 
 /** Any 64-bit number shared by every aob process: serialises concurrent migrators. */

@@ -26,6 +26,7 @@ import { createBatcher } from './batcher.ts'
 import { checkTagExpectation } from '../../model/tags.ts'
 import { dict, dictOf } from '../../model/dict.ts'
 import { reviveIr } from '../../model/ir.ts'
+import type { ApiRecord } from '../../model/openapi.ts'
 import type { ToolRecord } from '../../model/tool-record.ts'
 import { isFreshNode, newNodeState } from '../../engine/draft.ts'
 
@@ -426,6 +427,21 @@ export function createPostgresStore(
     async deleteTool(name) {
       const rows = await sql`DELETE FROM tools WHERE name = ${name} RETURNING 1`
       return rows.length > 0
+    },
+    async putApi(api) {
+      await sql`INSERT INTO apis (name, record) VALUES (${api.name}, ${sql.json(api as never)}) ON CONFLICT (name) DO UPDATE SET record = EXCLUDED.record`
+    },
+    async getApi(name) {
+      const [row] = await sql<{ record: ApiRecord }[]>`SELECT record FROM apis WHERE name = ${name}`
+      return row?.record ?? null
+    },
+    async listApis() {
+      return (await sql<{ record: ApiRecord }[]>`SELECT record FROM apis ORDER BY name`).map(
+        (r) => r.record
+      )
+    },
+    async deleteApi(name) {
+      return (await sql`DELETE FROM apis WHERE name = ${name} RETURNING 1`).length > 0
     },
     async putBlob(ref, data) {
       await sql`INSERT INTO blobs (ref, data) VALUES (${ref}, ${data}) ON CONFLICT (ref) DO NOTHING`
