@@ -14,6 +14,7 @@ import { schemaErrors } from './json-schema.ts'
 import type { ChatMessage, ModelClient, ToolCall } from './model.ts'
 import { inputMessage, systemMessage } from './prompt.ts'
 import { isToolName, TOOLS, toolsFor, type ToolName } from './tools.ts'
+import type { ToolDecision } from '../engine/state.ts'
 
 export interface Usage {
   prompt_tokens: number
@@ -67,6 +68,8 @@ export interface AgentSpec {
   /** Turn.call indexes of the delegations leading here; [] for the node's own agent. */
   path: string[]
   trustToolOutput: boolean
+  /** Tools whose every call waits for a human decision first. */
+  approveTools: ToolName[]
 }
 
 export interface PatchAnswer {
@@ -110,8 +113,35 @@ export interface AgentEnv {
   /** Agent executions the run may have; `executionsBefore` counts this node's own. */
   maxExecutions: number
   executionsBefore: number
+  /** The decision on a tool call this task resumes with (SPEC §7 tool approvals). */
+  decision?: ToolDecision
   signal: AbortSignal
   log: Logger
+}
+
+/**
+ * A call of an `approve_tools` tool has no decision yet: the worker ends the task with a wait,
+ * the node waits on the approval, and a new task resumes from the checkpoint with the decision.
+ */
+export class ToolApprovalNeeded extends Error {
+  override name = 'ToolApprovalNeeded'
+  constructor(
+    readonly key: string,
+    readonly tool: string,
+    readonly args: unknown
+  ) {
+    super(`the call of ${tool} (${key}) waits for a decision`)
+  }
+}
+
+/** What runCall answers for a call that must wait for its decision. */
+class Awaiting {
+  constructor(
+    readonly key: string,
+    readonly tool: string,
+    readonly args: unknown,
+    readonly index: number
+  ) {}
 }
 
 export interface AgentOutput {
@@ -146,6 +176,8 @@ interface AgentState {
   lastUsage?: Usage
   pending?: Pending
   done?: { content: string | null; data?: unknown }
+  /** Decisions on tool calls, by call key. */
+  decisions?: Record<string, ToolDecision>
 }
 
 /** Shared by an execution and its delegates: the tokens and executions of the whole tree. */
@@ -166,6 +198,7 @@ export class AgentError extends TerminalError {
 export async function runAgent(spec: AgentSpec, env: AgentEnv): Promise<AgentOutput> {
   const saved = (await env.checkpoints.load(spec.key)) as AgentState | null
   const state: AgentState = saved?.v === 1 ? saved : freshState(spec)
+  if (env.decision) state.decisions = { ...state.decisions, [env.decision.key]: env.decision }
   const tally: Tally = { tokens: state.usage.total_tokens, children: state.children }
   return loop(spec, env, state, tally)
 }
@@ -202,7 +235,7 @@ async function loop(
     if (state.turn > state.emitted) await emitTurn(spec, env, state)
     if (state.done) return output(state)
     if (state.pending) {
-      await runPending(spec, env, state, tally)
+      await runPending(spec, env, state, tally, save)
       await save()
       continue
     }
@@ -311,16 +344,33 @@ function toolNamesOf(m: ChatMessage | undefined): string[] {
   return m.tool_calls.map((c) => (c.type === 'function' ? c.function.name : c.type))
 }
 
-/** Runs the tool calls of the last answer that have no result yet (all at once). */
-async function runPending(spec: AgentSpec, env: AgentEnv, state: AgentState, tally: Tally) {
+/**
+ * Runs the tool calls of the last answer that have no result yet (all at once). When some must
+ * wait for a decision, the others' results are kept and the first waiting one is reported.
+ */
+async function runPending(
+  spec: AgentSpec,
+  env: AgentEnv,
+  state: AgentState,
+  tally: Tally,
+  save: () => Promise<void>
+) {
   const pending = state.pending as Pending
+  const awaiting: Awaiting[] = []
   await Promise.all(
     pending.calls.map(async (call, index) => {
       if (pending.results[index] !== null) return
       const result = await runCall(spec, env, state, tally, call, index)
-      pending.results[index] = JSON.stringify(capped(result))
+      if (result instanceof Awaiting) awaiting.push(result)
+      else pending.results[index] = JSON.stringify(capped(result))
     })
   )
+  if (awaiting.length) {
+    state.children = Math.max(state.children, tally.children)
+    await save()
+    const first = awaiting.sort((a, b) => a.index - b.index)[0]
+    throw new ToolApprovalNeeded(first.key, first.tool, first.args)
+  }
   pending.calls.forEach((call, index) => {
     state.messages.push({
       role: 'tool',
@@ -340,7 +390,7 @@ async function runCall(
   tally: Tally,
   call: ToolCall,
   index: number
-): Promise<unknown> {
+): Promise<unknown | Awaiting> {
   const refuse = async (code: string, message: string, details?: ErrorDetail[]) => {
     await env
       .emit(`${pathKey(spec)}#${state.turn}:call:${index}`, 'log', {
@@ -363,6 +413,29 @@ async function runCall(
   const invalid = schemaErrors(TOOLS[call.name].parameters, args)
   if (invalid.length)
     return refuse('INVALID_ARGUMENTS', 'the arguments do not match the tool schema', invalid)
+  if (spec.approveTools.includes(call.name)) {
+    const callKey = `${state.turn}:${[...spec.path, String(index)].join('.')}`
+    const decision = state.decisions?.[callKey]
+    if (!decision) return new Awaiting(callKey, call.name, args, index)
+    if (decision.decision === 'reject')
+      return {
+        error: {
+          code: 'TOOL_CALL_REJECTED',
+          message: decision.comment ?? `${decision.decided_by ?? 'a human'} rejected this call`,
+        },
+      }
+    const replaced = (decision.data as { arguments?: unknown } | null)?.arguments
+    if (replaced !== undefined && JSON.stringify(replaced) !== JSON.stringify(args)) {
+      const bad = schemaErrors(TOOLS[call.name].parameters, replaced)
+      if (bad.length)
+        return refuse(
+          'INVALID_ARGUMENTS',
+          'the approver’s arguments do not match the tool schema',
+          bad
+        )
+      args = replaced
+    }
+  }
   const a = args as Record<string, any>
   const key = `${spec.scope}:${state.turn}:${[...spec.path, String(index)].join('.')}`
   try {
@@ -399,6 +472,8 @@ async function runCall(
         return await delegate(spec, env, state, tally, a as { instructions: string }, index)
     }
   } catch (e) {
+    // A delegate's call that waits for a decision makes this call wait too.
+    if (e instanceof ToolApprovalNeeded) return new Awaiting(e.key, e.tool, e.args, index)
     // A tool that fails is a result the model reads; a budget or abort is the node's end.
     if (e instanceof AgentError || env.signal.aborted) throw e
     const err = e as AobError
@@ -462,6 +537,8 @@ async function delegate(
     path: [...spec.path, `${state.turn}.${index}`],
   }
   const childState = child?.v === 1 ? child : freshState(childSpec)
+  if (env.decision)
+    childState.decisions = { ...childState.decisions, [env.decision.key]: env.decision }
   const before = childState.usage
   try {
     const out = await loop(childSpec, env, childState, tally)
@@ -469,6 +546,10 @@ async function delegate(
     if (childState.tainted) state.tainted = true
     return out
   } catch (e) {
+    if (e instanceof ToolApprovalNeeded) {
+      state.usage = addUsage(state.usage, minus(childState.usage, before))
+      throw e
+    }
     if (e instanceof AgentError) {
       state.usage = addUsage(state.usage, minus(e.usage, before))
       if (e.code === ErrorCode.BudgetExceeded && spec.budget !== undefined) throw e

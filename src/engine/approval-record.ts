@@ -16,9 +16,15 @@ import type { ApprovalRecord, ApprovalStatus, Decision } from './state.ts'
  * An approval's id follows from the activation it belongs to, so a worker can name it (in its
  * notify webhook) before the coordinator has stored it, and a redelivered task names the same.
  */
-export function approvalIdOf(runId: string, nodeId: string, iteration: number): string {
+export function approvalIdOf(
+  runId: string,
+  nodeId: string,
+  iteration: number,
+  /** Several approvals of one activation (an agent's tool calls) differ by this key. */
+  key?: string
+): string {
   const hex = new Bun.CryptoHasher('sha256')
-    .update(`${runId}\u0000${nodeId}\u0000${iteration}`)
+    .update(`${runId}\u0000${nodeId}\u0000${iteration}${key === undefined ? '' : `\u0000${key}`}`)
     .digest('hex')
   return `apr_${hex.slice(0, 28)}`
 }
@@ -50,23 +56,61 @@ interface HitlRules {
 export function openApproval(d: Draft, nodeId: string, report: unknown): ApprovalRecord | null {
   const parsed = v.safeParse(HitlWaitSchema, report)
   if (!parsed.success) return null
+  return open(d, nodeId, parsed.output, d.ir.nodes[nodeId].config as HitlRules)
+}
+
+/** What an agent worker reports when a tool call of an `approve_tools` tool must be decided. */
+export const ToolWaitSchema = strictObject({
+  kind: v.literal('tool'),
+  /** The call's place in the conversation (`<turn>:<path>`): names the approval. */
+  key: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+  tool: v.pipe(v.string(), v.maxLength(64)),
+  arguments: v.unknown(),
+})
+
+/**
+ * An agent node waits on the approval of one tool call (SPEC §7 tool approvals): the approval's
+ * `data.arguments` shows the call, and an approver may replace them.
+ */
+export function openToolApproval(d: Draft, nodeId: string, report: unknown): ApprovalRecord | null {
+  const parsed = v.safeParse(ToolWaitSchema, report)
+  if (!parsed.success) return null
+  const { key, tool } = parsed.output
+  return open(
+    d,
+    nodeId,
+    {
+      prompt: `Agent node "${nodeId}" asks to call ${tool}. Approve to let it run (you may replace data.arguments), or reject with a comment the agent will read.`,
+      data: { tool, arguments: parsed.output.arguments ?? null, call: key },
+    },
+    {},
+    key
+  )
+}
+
+function open(
+  d: Draft,
+  nodeId: string,
+  report: HitlWait,
+  rules: HitlRules,
+  key?: string
+): ApprovalRecord {
   const node = d.node(nodeId)
-  const rules = d.ir.nodes[nodeId].config as HitlRules
   const now = d.now()
   const record: ApprovalRecord = {
-    id: approvalIdOf(d.run.id, nodeId, node.iteration),
+    id: approvalIdOf(d.run.id, nodeId, node.iteration, key),
     run_id: d.run.id as RunId,
     node_id: nodeId,
     iteration: node.iteration,
     epoch: node.epoch,
-    prompt: parsed.output.prompt,
+    prompt: report.prompt,
     status: 'pending',
     quorum: rules.quorum ?? 1,
     votes: [],
     decision: null,
     decided_by: null,
     comment: null,
-    data: parsed.output.data ?? null,
+    data: report.data ?? null,
     created_at: now,
     timeout_at:
       rules.timeout_ms !== undefined
@@ -88,10 +132,10 @@ export function openApproval(d: Draft, nodeId: string, report: unknown): Approva
     quorum: record.quorum,
     approvers: record.approvers,
   })
-  if (parsed.output.notify_error)
+  if (report.notify_error)
     d.emit('log', nodeId, {
       level: 'warn',
-      message: `approval ${record.id}: notify failed: ${parsed.output.notify_error}`,
+      message: `approval ${record.id}: notify failed: ${report.notify_error}`,
     })
   return record
 }

@@ -8,7 +8,7 @@
 import { AobError, ErrorCode } from '../errors.ts'
 import { approvalTimedOut, closeApproval, pendingApproval } from './approval-record.ts'
 import type { Draft } from './draft.ts'
-import { resumeWaiting } from './route.ts'
+import { resumeAgent, resumeWaiting } from './route.ts'
 import type { ApprovalRecord, ApprovalVote, Decision } from './state.ts'
 
 export interface Vote {
@@ -88,7 +88,16 @@ async function resolveWith(
   close: Parameters<typeof closeApproval>[2] & { votes: ApprovalVote[] }
 ): Promise<ApprovalRecord> {
   const closed = closeApproval(d, record, close)
-  if (closed.decision === null) {
+  if (closed.decision !== null && d.ir.nodes[record.node_id]?.type === 'agent') {
+    // A tool call's approval: the agent runs on with the decision (SPEC §7).
+    await resumeAgent(d, record.node_id, record.epoch, {
+      key: String((record.data as { call?: unknown } | null)?.call ?? ''),
+      decision: closed.decision,
+      decided_by: closed.decided_by,
+      comment: closed.comment,
+      data: closed.data,
+    })
+  } else if (closed.decision === null) {
     await resumeWaiting(d, record.node_id, record.epoch, {
       kind: 'fail',
       error: approvalTimedOut(record),

@@ -10,11 +10,11 @@ import { renderTemplates } from '../expr/template.ts'
 import { dict, own } from '../model/dict.ts'
 import { descendants, type IrEdge } from '../model/ir.ts'
 import { KNOWN_NODE_TYPES } from '../model/node-configs.ts'
-import { cancelApproval, openApproval } from './approval-record.ts'
+import { cancelApproval, openApproval, openToolApproval } from './approval-record.ts'
 import { addNodeUsage, agentBudgetOf, usageOf } from './usage.ts'
 import type { Draft } from './draft.ts'
 import type { CompletionSignal, Task } from '../model/messages.ts'
-import { isTerminalRun } from './state.ts'
+import { isTerminalRun, type ToolDecision } from './state.ts'
 
 type Resolution =
   | { status: 'succeeded'; output: unknown }
@@ -51,6 +51,17 @@ export async function applyCompletion(d: Draft, signal: CompletionSignal): Promi
         error: {
           code: ErrorCode.InvalidOutput,
           message: 'the hitl worker reported a wait without a valid approval (prompt, data)',
+          retryable: false,
+        },
+      })
+  } else if (outcome.kind === 'wait' && ir.type === 'agent') {
+    // A tool call waits for a human: the node waits on its approval, then runs on (resumeAgent).
+    if (!openToolApproval(d, signal.node_id, outcome.data))
+      await resolve(d, signal.node_id, {
+        status: 'failed',
+        error: {
+          code: ErrorCode.InvalidOutput,
+          message: 'the agent worker reported a wait without a valid tool call',
           retryable: false,
         },
       })
@@ -107,6 +118,35 @@ export async function resumeWaiting(
   if (outcome.kind === 'done')
     await resolve(d, nodeId, { status: 'succeeded', output: outcome.output ?? null })
   else await resolve(d, nodeId, { status: 'failed', error: { ...outcome.error, retryable: false } })
+  settle(d)
+  return true
+}
+
+/**
+ * A waiting agent node runs on with the decision on its tool call: a new task (same activation,
+ * next epoch) carries it, and the agent resumes its conversation from the checkpoint.
+ */
+export async function resumeAgent(
+  d: Draft,
+  nodeId: string,
+  epoch: number,
+  decision: ToolDecision
+): Promise<boolean> {
+  if (isTerminalRun(d.run.status)) return false
+  const node = d.peek(nodeId)
+  if (!node || node.status !== 'waiting' || node.epoch !== epoch) return false
+  const n = d.node(nodeId)
+  n.status = 'running'
+  n.epoch += 1
+  n.resume = decision
+  try {
+    d.tasks.push(await taskFor(d, nodeId))
+  } catch (e) {
+    await resolve(d, nodeId, {
+      status: 'failed',
+      error: { message: (e as Error).message, code: ErrorCode.ExpressionError, retryable: false },
+    })
+  }
   settle(d)
   return true
 }
@@ -201,6 +241,7 @@ export async function taskFor(d: Draft, id: string): Promise<Task> {
   if (ir.timeout_ms !== undefined) task.timeout_ms = ir.timeout_ms
   if (CONTEXT_TYPES.has(ir.type)) task.context = context
   if (ir.type === 'agent') task.agent = agentBudgetOf(d)
+  if (node.resume) task.resume = node.resume
   return task
 }
 
@@ -234,6 +275,8 @@ async function resolve(d: Draft, id: string, res: Resolution): Promise<void> {
   const node = d.node(id)
   const now = d.now()
   node.status = res.status
+  delete node.resume
+  delete node.emitted
   node.finished_at = now
   if (res.status === 'succeeded') {
     node.output = res.output

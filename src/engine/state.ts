@@ -111,6 +111,18 @@ export interface NodeState {
   usage?: NodeUsage
   /** Keys of the events an agent worker sent for the current activation (a resend counts once). */
   emitted?: string[]
+  /** An agent's last tool-call decision, handed to its next task (SPEC §7 tool approvals). */
+  resume?: ToolDecision
+}
+
+export interface ToolDecision {
+  /** The call it decides (its place in the conversation). */
+  key: string
+  decision: Decision
+  decided_by: string | null
+  comment: string | null
+  /** `{arguments}` when an approver replaced them. */
+  data: unknown
 }
 
 export interface NodeUsage {

@@ -41,6 +41,8 @@ export interface Task {
   /** Expression context, for node types that evaluate expressions (transform, agent). */
   context?: ExpressionContext
   trace_id: string
+  /** Agent tasks resumed after a tool-call approval: the decision. */
+  resume?: import('../engine/state.ts').ToolDecision
   /** Agent tasks: the run's tokens used by agent nodes so far, and agent executions started. */
   agent?: { tokens_before: number; executions_before: number }
   /** Publish after this delay (retry backoff); not part of the message. */

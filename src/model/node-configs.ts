@@ -115,13 +115,7 @@ export const NODE_TYPES: Record<string, NodeTypeDefinition> = {
       apis: v.optional(v.pipe(v.array(registryName), v.maxLength(100))),
       tool_names: v.optional(v.pipe(v.array(registryName), v.maxLength(1_000))),
       approve_tools: v.optional(
-        v.pipe(
-          v.array(v.picklist(TOOL_NAMES)),
-          v.maxLength(
-            0,
-            'approve_tools is not supported yet: no tool call can be held for a human decision in this version'
-          )
-        )
+        v.pipe(v.array(v.picklist(TOOL_NAMES)), v.maxLength(TOOL_NAMES.length))
       ),
       trust_tool_output: v.optional(v.boolean()),
     }),

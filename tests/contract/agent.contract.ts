@@ -581,7 +581,9 @@ export function agentContract(backend: string, make: Make) {
       const h = harness({
         dns: { 'tickets-api.example': ['93.184.216.34'] },
         respond: async (t, init) => {
-          const headers = Object.fromEntries(new Headers(init.headers as ConstructorParameters<typeof Headers>[0]))
+          const headers = Object.fromEntries(
+            new Headers(init.headers as ConstructorParameters<typeof Headers>[0])
+          )
           sent.push({ url: t.url, headers, body: init.body ? JSON.parse(String(init.body)) : null })
           if (t.url.includes('/tickets/404'))
             return Response.json({ error: 'no such ticket' }, { status: 404 })
@@ -765,6 +767,147 @@ export function agentContract(backend: string, make: Make) {
         expect((await q.call('DELETE', '/openapi/tickets', undefined, ADMIN)).status).toBe(200)
       } finally {
         delete process.env.TICKETS_API_TOKEN
+        await q.close()
+      }
+    })
+
+    test('approve_tools: a call waits for a human; approving (with edited arguments) runs it, rejecting tells the model why', async () => {
+      const waitFor = async (id: string) =>
+        (await import('../helpers/wait-for.ts')).waitFor(
+          async () =>
+            (await p.call('GET', `/approvals?run=${id}&status=pending`)).body.approvals[0] ?? null,
+          10_000,
+          'the tool approval'
+        )
+      script('gated', (body, turn) =>
+        turn === 1
+          ? {
+              tool_calls: [
+                {
+                  name: 'patch_workflow',
+                  arguments: {
+                    operations: [
+                      { op: 'add', path: '/nodes/-', value: { id: 'asked', type: 'noop' } },
+                    ],
+                  },
+                },
+                {
+                  name: 'execute_pipeline',
+                  arguments: { steps: [{ op: 'transform', expr: '7' }] },
+                },
+              ],
+            }
+          : { content: JSON.stringify(toolResults(body)) }
+      )
+      const flow = agentFlow('gated', {
+        tools: ['patch_workflow', 'execute_pipeline'],
+        approve_tools: ['patch_workflow'],
+      })
+      const first = (await p.call('POST', '/runs', { workflow: flow, input: { n: 1 } })).body.run_id
+      const approval = await waitFor(first)
+      expect(approval.data).toEqual({
+        tool: 'patch_workflow',
+        arguments: {
+          operations: [{ op: 'add', path: '/nodes/-', value: { id: 'asked', type: 'noop' } }],
+        },
+        call: '1:0',
+      })
+      const paused = (await p.call('GET', `/runs/${first}`)).body
+      expect(paused.status).toBe('paused')
+      expect(paused.nodes.agent.status).toBe('waiting')
+      expect(paused.patches).toEqual([])
+      const decided = await p.call(
+        'POST',
+        `/approvals/${approval.id}/decide`,
+        {
+          decision: 'approve',
+          data: {
+            arguments: {
+              operations: [{ op: 'add', path: '/nodes/-', value: { id: 'edited', type: 'noop' } }],
+            },
+          },
+        },
+        'operator-token-0002'
+      )
+      expect(decided.status).toBe(200)
+      const done = await endOf(p, first)
+      expect(done.status).toBe('succeeded')
+      const [patch, seven] = JSON.parse(done.nodes.agent.output.content)
+      expect(patch).toMatchObject({ status: 'applied' })
+      expect(seven).toBe(7)
+      expect(done.nodes.edited.status).toBe('succeeded')
+      expect(done.nodes.asked).toBeUndefined()
+      expect(done.nodes.agent.output).toMatchObject({ turns: 2, tool_calls: 2 })
+
+      const second = (await p.call('POST', '/runs', { workflow: flow, input: { n: 2 } })).body
+        .run_id
+      const other = await waitFor(second)
+      await p.call(
+        'POST',
+        `/approvals/${other.id}/decide`,
+        { decision: 'reject', comment: 'not during the freeze' },
+        'operator-token-0002'
+      )
+      const rejected = await endOf(p, second)
+      const [refusal] = JSON.parse(rejected.nodes.agent.output.content)
+      expect(refusal.error).toEqual({
+        code: 'TOOL_CALL_REJECTED',
+        message: 'not during the freeze',
+      })
+      expect(rejected.patches).toEqual([])
+      // Two runs, two turns each: waiting for a human repeated no model call.
+      const mine = requestsOf('gated')
+      expect(mine).toHaveLength(4)
+      expect(new Set(mine.map((b) => JSON.stringify(b.messages))).size).toBe(4)
+    })
+
+    test('the spawn limit: agent activations and delegations of a run count toward AOB_MAX_AGENTS_PER_RUN', async () => {
+      const q = await make({
+        config: { ...agentAt(llm.url), limits: { ...p.kernel.config.limits, maxAgentsPerRun: 2 } },
+      })
+      try {
+        script('looper', (body, turn) =>
+          turn === 1 && /"delegate":true/.test(String(body.messages[1].content))
+            ? {
+                tool_calls: [
+                  { name: 'delegate_to_agent', arguments: { instructions: 'case:looper' } },
+                ],
+              }
+            : { content: JSON.stringify(toolResults(body)) }
+        )
+        const created = await q.call('POST', '/runs', {
+          workflow: {
+            name: 'agent-loop',
+            nodes: [
+              {
+                id: 'agent',
+                type: 'agent',
+                config: {
+                  instructions: 'case:looper',
+                  input: '{{ input }}',
+                  tools: ['delegate_to_agent'],
+                },
+              },
+            ],
+            edges: [{ from: 'agent', to: 'agent', max_iterations: 5 }],
+          },
+          input: { delegate: true },
+        })
+        const view = await endOf(q, created.body.run_id)
+        // Activation 1 (1) delegates once (2); activation 2 would be the third: SPAWN_LIMIT.
+        expect(view.nodes.agent.error.code).toBe('SPAWN_LIMIT')
+        expect(view.nodes.agent.usage.delegations).toBe(1)
+        // A document with more agent nodes than the limit is refused at once.
+        const three = {
+          name: 'three-agents',
+          nodes: ['a', 'b', 'c'].map((id) => ({
+            id,
+            type: 'agent',
+            config: { instructions: 'x' },
+          })),
+        }
+        expect((await q.call('POST', '/runs', { workflow: three })).status).toBe(422)
+      } finally {
         await q.close()
       }
     })

@@ -60,6 +60,8 @@ export function routes(t: Targets): Route[] {
     { name: 'replay', path: `/runs/${t.finished}/replay`, optional: true },
     { name: 'approve patch', path: `/patches/${t.patch}/approve`, optional: true },
     { name: 'reject patch', path: `/patches/${t.patch}/reject`, optional: true },
+    { name: 'store tool', path: '/tools' },
+    { name: 'register api', path: '/openapi' },
     {
       name: 'decide approval',
       path: `/approvals/${t.approval}/decide`,

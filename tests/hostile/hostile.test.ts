@@ -84,6 +84,8 @@ async function snapshot(p: TestPlatform, t: Targets) {
     events,
     patch: await get(`/patches/${t.patch}`),
     approvals: await get('/approvals?limit=500'),
+    tools: await get('/tools'),
+    apis: await get('/openapi'),
     patches: await get(`/runs/${t.running}/patches`),
   }
 }

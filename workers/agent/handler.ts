@@ -14,6 +14,7 @@ import {
   type AgentEnv,
   type AgentSpec,
   type ToolActions,
+  ToolApprovalNeeded,
 } from '../../src/agent/loop.ts'
 import type { ModelClient } from '../../src/agent/model.ts'
 import type { ToolName } from '../../src/agent/tools.ts'
@@ -26,7 +27,7 @@ import type { GuardedFetch } from '../../src/net/guarded-fetch.ts'
 import { pipelineErrors, runPipeline } from '../../src/pipeline/pipeline.ts'
 import type { Bus } from '../../src/ports/bus.ts'
 import type { Lanes } from '../../src/runs/lanes.ts'
-import type { Handler } from '../../src/worker/run-worker.ts'
+import { Wait, type Handler } from '../../src/worker/run-worker.ts'
 
 /** Checkpoints outlive a crashed worker long enough for another to take the task over. */
 const CHECKPOINT_TTL_MS = 24 * 3600_000
@@ -44,6 +45,7 @@ interface AgentConfigOfNode {
   tool_names?: string[]
   apis?: string[]
   trust_tool_output?: boolean
+  approve_tools?: ToolName[]
 }
 
 export interface AgentDeps {
@@ -82,6 +84,7 @@ export function createAgentHandler(deps: AgentDeps): Handler {
       depth: 0,
       path: [],
       trustToolOutput: config.trust_tool_output ?? false,
+      approveTools: config.approve_tools ?? [],
     }
     const env: AgentEnv = {
       model: deps.model,
@@ -107,10 +110,23 @@ export function createAgentHandler(deps: AgentDeps): Handler {
       maxTokensPerRun: deps.config.agent.maxTokensPerRun,
       maxExecutions: limit,
       executionsBefore: budget.executions_before,
+      decision: task.resume,
       signal,
       log,
     }
-    return runAgent(spec, env)
+    try {
+      return await runAgent(spec, env)
+    } catch (e) {
+      // The node waits on the call's approval; the next task resumes from the checkpoint.
+      if (e instanceof ToolApprovalNeeded)
+        return new Wait('tool_approval', {
+          kind: 'tool',
+          key: e.key,
+          tool: e.tool,
+          arguments: e.args,
+        })
+      throw e
+    }
   }
 }
 
