@@ -18,7 +18,11 @@ const MAX_SCHEMA_DEPTH = 32
 
 function linearRegExp(pattern: string, flags: string) {
   const re = RE2JS.compile(pattern, flags.includes('i') ? RE2JS.CASE_INSENSITIVE : 0)
-  return { test: (s: string) => re.matcher(s).find() }
+  return {
+    test: (s: string) => re.matcher(s).find(),
+    // Ajv keeps one compiled pattern per toString(): it must name this pattern.
+    toString: () => `/${pattern}/${flags}`,
+  }
 }
 linearRegExp.code = 'linearRegExp'
 

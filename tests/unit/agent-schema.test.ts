@@ -10,6 +10,23 @@ test('a catastrophic pattern from a schema runs in linear time (RE2JS), and stil
   expect(schemaErrors(schema, 'a'.repeat(100_000))).toEqual([])
 })
 
+test('each pattern is its own: many patterns in one process never mix', () => {
+  const patterns = ['^[0-9]+$', '^[a-z]+$', '^x{2,3}$', '^(a|b)*c$']
+  const samples = ['123', 'abc', 'xx', 'xxx', 'ababc', 'c', '12a', 'x', 'abca']
+  for (let round = 0; round < 2; round++)
+    for (const pattern of patterns)
+      for (const s of samples)
+        expect({
+          pattern,
+          s,
+          ok: schemaErrors({ type: 'string', pattern }, s).length === 0,
+        }).toEqual({
+          pattern,
+          s,
+          ok: new RegExp(pattern).test(s),
+        })
+})
+
 test('errors name the JSON pointer of what is wrong', () => {
   const schema = {
     type: 'object',
