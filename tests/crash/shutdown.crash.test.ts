@@ -47,6 +47,7 @@ test('every service exits within 5 s of SIGTERM with Redis and Postgres unreacha
     spawnService('worker', env),
     spawnService('http-worker', env),
     spawnService('hitl-worker', env),
+    spawnService('agent-worker', env),
   ]
   await Bun.sleep(1_500) // let the consumers join their groups and the sleep task start
 

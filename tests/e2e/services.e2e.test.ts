@@ -6,6 +6,7 @@ import { ADMIN, distributedEnv } from '../helpers/kernel.ts'
 import { apiOf, spawnOrchestrator, spawnService, type ServiceProcess } from '../helpers/cluster.ts'
 import { semanticsContract } from '../contract/semantics.contract.ts'
 import { processPlatform } from '../helpers/cluster.ts'
+import { startLlmServer, toolResults, turnsOf } from '../helpers/llm-server.ts'
 
 const root = join(import.meta.dir, '../..')
 const TOKENS = `admin:${ADMIN},operator:operator-token-0001,viewer:viewer-token-0001`
@@ -104,6 +105,7 @@ test('compiled binaries copied to an empty directory run the platform on Redis +
     'aob-builtin-worker',
     'aob-http-worker',
     'aob-hitl-worker',
+    'aob-agent-worker',
   ]
   for (const bin of bins) copyFileSync(join(root, 'dist', bin), join(dir, bin))
   Bun.spawnSync(['chmod', '+x', ...bins.map((b) => join(dir, b))])
@@ -114,6 +116,18 @@ test('compiled binaries copied to an empty directory run the platform on Redis +
     port: 0,
     fetch: () => Response.json({ hello: 'binaries' }),
   })
+  const llm = startLlmServer((body) =>
+    turnsOf(body) === 0
+      ? {
+          tool_calls: [
+            {
+              name: 'execute_pipeline',
+              arguments: { steps: [{ op: 'transform', expr: 'v * 6' }] },
+            },
+          ],
+        }
+      : { content: `the answer is ${toolResults(body)[0]}` }
+  )
   const migrate = Bun.spawnSync([join(dir, 'aob'), 'migrate'], {
     cwd: dir,
     env: { PATH: process.env.PATH ?? '', ...env },
@@ -134,6 +148,11 @@ test('compiled binaries copied to an empty directory run the platform on Redis +
       { binary: join(dir, 'aob-http-worker'), cwd: dir }
     ),
     spawnService('hitl-worker', env, { binary: join(dir, 'aob-hitl-worker'), cwd: dir }),
+    spawnService(
+      'agent-worker',
+      { ...env, OPENAI_BASE_URL: llm.url, OPENAI_API_KEY: 'test', AOB_AGENT_MODEL: 'm' },
+      { binary: join(dir, 'aob-agent-worker'), cwd: dir }
+    ),
   ]
   try {
     const api = apiOf(orchestrator.url, ADMIN)
@@ -187,7 +206,23 @@ test('compiled binaries copied to an empty directory run the platform on Redis +
       await Bun.sleep(25)
     }
     expect(run.output).toEqual({ ship: 'shipped' })
+
+    // An agent node in aob-agent-worker against the scripted model server.
+    const agentRun = await api('POST', '/runs', {
+      workflow: {
+        name: 'binary-agent',
+        nodes: [{ id: 'think', type: 'agent', config: { instructions: 'compute' } }],
+      },
+      input: { v: 7 },
+    })
+    for (let i = 0; i < 200; i++) {
+      run = (await api('GET', `/runs/${agentRun.body.run_id}`)).body
+      if (['succeeded', 'failed'].includes(run.status)) break
+      await Bun.sleep(25)
+    }
+    expect(run.nodes.think.output).toMatchObject({ content: 'the answer is 42', turns: 2 })
   } finally {
+    llm.stop()
     for (const p of [orchestrator, ...others]) await p.kill()
     target.stop(true)
   }
