@@ -32,6 +32,24 @@ type Make = (opts: {
 
 type CaseScript = (body: ChatBody, turn: number) => Answer
 
+/** patch_workflow arguments adding one noop node. */
+const addNode = (id: string) => ({
+  operations: [{ op: 'add', path: '/nodes/-', value: { id, type: 'noop' } }],
+})
+/** execute_pipeline arguments of one transform step. */
+const compute = (expr: string) => ({ steps: [{ op: 'transform', expr }] })
+
+/** Waits for the run to be paused (on a patch or an approval) and returns its view. */
+const pausedRun = (q: TestPlatform, id: string) =>
+  waitFor(
+    async () => {
+      const r = (await q.call('GET', `/runs/${id}`)).body
+      return r.status === 'paused' ? r : null
+    },
+    10_000,
+    `run ${id} to pause`
+  )
+
 /** The node instructions of a request: what follows the stable prefix. */
 const instructionsOf = (body: ChatBody) =>
   String(body.messages[0]?.content ?? '').slice(STABLE_PREFIX.length)
@@ -86,7 +104,7 @@ export function agentContract(backend: string, make: Make) {
               tool_calls: [
                 {
                   name: 'execute_pipeline',
-                  arguments: { steps: [{ op: 'transform', expr: '$count(tickets)' }] },
+                  arguments: compute('$count(tickets)'),
                 },
               ],
               usage: { prompt_tokens: 1500, completion_tokens: 30, cached_tokens: 1024 },
@@ -169,9 +187,7 @@ export function agentContract(backend: string, make: Make) {
 
     test('max_turns fails the node with MAX_TURNS (not retried; on: error can catch it)', async () => {
       script('endless', () => ({
-        tool_calls: [
-          { name: 'execute_pipeline', arguments: { steps: [{ op: 'transform', expr: '1' }] } },
-        ],
+        tool_calls: [{ name: 'execute_pipeline', arguments: compute('1') }],
       }))
       const flow = agentFlow(
         'endless',
@@ -192,9 +208,7 @@ export function agentContract(backend: string, make: Make) {
 
     test('budgets stop the agent before the next model call: token_budget and AOB_MAX_TOKENS_PER_RUN', async () => {
       script('spender', () => ({
-        tool_calls: [
-          { name: 'execute_pipeline', arguments: { steps: [{ op: 'transform', expr: '1' }] } },
-        ],
+        tool_calls: [{ name: 'execute_pipeline', arguments: compute('1') }],
         usage: { prompt_tokens: 900, completion_tokens: 100 },
       }))
       const node = await run(agentFlow('spender', { token_budget: 2_500, max_turns: 20 }))
@@ -204,9 +218,7 @@ export function agentContract(backend: string, make: Make) {
 
       // Two agents of one run share AOB_MAX_TOKENS_PER_RUN (5,000 here).
       script('sharer', () => ({
-        tool_calls: [
-          { name: 'execute_pipeline', arguments: { steps: [{ op: 'transform', expr: '1' }] } },
-        ],
+        tool_calls: [{ name: 'execute_pipeline', arguments: compute('1') }],
         usage: { prompt_tokens: 900, completion_tokens: 100 },
       }))
       const shared = await run({
@@ -265,7 +277,7 @@ export function agentContract(backend: string, make: Make) {
           ? {
               tool_calls: [1, 2, 3].map((n) => ({
                 name: 'execute_pipeline',
-                arguments: { steps: [{ op: 'transform', expr: `${n} * 10` }] },
+                arguments: compute(`${n} * 10`),
               })),
             }
           : { content: JSON.stringify(toolResults(body)) }
@@ -282,7 +294,7 @@ export function agentContract(backend: string, make: Make) {
               tool_calls: [
                 {
                   name: 'execute_pipeline',
-                  arguments: { steps: [{ op: 'transform', expr: '[1..5000].{"n": $}' }] },
+                  arguments: compute('[1..5000].{"n": $}'),
                 },
               ],
             }
@@ -364,11 +376,7 @@ export function agentContract(backend: string, make: Make) {
               tool_calls: [
                 {
                   name: 'patch_workflow',
-                  arguments: {
-                    operations: [
-                      { op: 'add', path: '/nodes/-', value: { id: 'extra', type: 'noop' } },
-                    ],
-                  },
+                  arguments: addNode('extra'),
                 },
               ],
             }
@@ -378,14 +386,7 @@ export function agentContract(backend: string, make: Make) {
         workflow: agentFlow('asker', { tools: ['patch_workflow'], patch_policy: 'approve' }),
       })
       const id = created.body.run_id
-      const paused = await waitFor(
-        async () => {
-          const r = (await p.call('GET', `/runs/${id}`)).body
-          return r.status === 'paused' ? r : null
-        },
-        10_000,
-        'the run to wait on the patch'
-      )
+      const paused = await pausedRun(p, id)
       expect(JSON.parse(paused.nodes.agent.output.content)).toMatchObject({ status: 'pending' })
       const patch = paused.patches[0]
       expect(patch).toMatchObject({ status: 'pending', submitted_by: `agent:${id}/agent` })
@@ -422,11 +423,7 @@ export function agentContract(backend: string, make: Make) {
                   tool_calls: [
                     {
                       name: 'patch_workflow',
-                      arguments: {
-                        operations: [
-                          { op: 'add', path: '/nodes/-', value: { id: 'exfil', type: 'noop' } },
-                        ],
-                      },
+                      arguments: addNode('exfil'),
                     },
                   ],
                 }
@@ -436,14 +433,7 @@ export function agentContract(backend: string, make: Make) {
           workflow: agentFlow('tainted', { tools: ['execute_pipeline', 'patch_workflow'] }),
         })
         const id = created.body.run_id
-        const paused = await waitFor(
-          async () => {
-            const r = (await q.call('GET', `/runs/${id}`)).body
-            return r.status === 'paused' ? r : null
-          },
-          10_000,
-          'the tainted patch to wait'
-        )
+        const paused = await pausedRun(q, id)
         expect(paused.patches[0]).toMatchObject({ status: 'pending', tainted: true })
         expect(paused.nodes.exfil).toBeUndefined()
         // The page reached the model as a tool message only.
@@ -712,11 +702,7 @@ export function agentContract(backend: string, make: Make) {
               tool_calls: [
                 {
                   name: 'patch_workflow',
-                  arguments: {
-                    operations: [
-                      { op: 'add', path: '/nodes/-', value: { id: 'after-api', type: 'noop' } },
-                    ],
-                  },
+                  arguments: addNode('after-api'),
                 },
               ],
             }
@@ -729,14 +715,7 @@ export function agentContract(backend: string, make: Make) {
           }),
         })
         const id = created.body.run_id
-        const paused = await waitFor(
-          async () => {
-            const r = (await q.call('GET', `/runs/${id}`)).body
-            return r.status === 'paused' ? r : null
-          },
-          10_000,
-          'the tainted patch'
-        )
+        const paused = await pausedRun(q, id)
         const [ok, traversal, header, badBody, ungranted, missing, patch] = JSON.parse(
           paused.nodes.agent.output.content
         )
@@ -785,15 +764,11 @@ export function agentContract(backend: string, make: Make) {
               tool_calls: [
                 {
                   name: 'patch_workflow',
-                  arguments: {
-                    operations: [
-                      { op: 'add', path: '/nodes/-', value: { id: 'asked', type: 'noop' } },
-                    ],
-                  },
+                  arguments: addNode('asked'),
                 },
                 {
                   name: 'execute_pipeline',
-                  arguments: { steps: [{ op: 'transform', expr: '7' }] },
+                  arguments: compute('7'),
                 },
               ],
             }
@@ -807,9 +782,7 @@ export function agentContract(backend: string, make: Make) {
       const approval = await waitFor(first)
       expect(approval.data).toEqual({
         tool: 'patch_workflow',
-        arguments: {
-          operations: [{ op: 'add', path: '/nodes/-', value: { id: 'asked', type: 'noop' } }],
-        },
+        arguments: addNode('asked'),
         call: '1:0',
       })
       const paused = (await p.call('GET', `/runs/${first}`)).body
@@ -822,9 +795,7 @@ export function agentContract(backend: string, make: Make) {
         {
           decision: 'approve',
           data: {
-            arguments: {
-              operations: [{ op: 'add', path: '/nodes/-', value: { id: 'edited', type: 'noop' } }],
-            },
+            arguments: addNode('edited'),
           },
         },
         'operator-token-0002'
@@ -941,11 +912,7 @@ export function agentContract(backend: string, make: Make) {
                 tool_calls: [
                   {
                     name: 'patch_workflow',
-                    arguments: {
-                      operations: [
-                        { op: 'add', path: '/nodes/-', value: { id: 'once', type: 'noop' } },
-                      ],
-                    },
+                    arguments: addNode('once'),
                   },
                   {
                     name: 'execute_pipeline',
