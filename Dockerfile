@@ -39,3 +39,7 @@ ENTRYPOINT ["aob-hitl-worker"]
 FROM runtime AS aob-agent-worker
 COPY --from=build /src/dist/aob-agent-worker /usr/local/bin/aob-agent-worker
 ENTRYPOINT ["aob-agent-worker"]
+
+FROM runtime AS aob-fanout
+COPY --from=build /src/dist/aob-fanout /usr/local/bin/aob-fanout
+ENTRYPOINT ["aob-fanout"]

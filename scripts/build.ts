@@ -9,6 +9,7 @@ export const BINARIES: Record<string, string> = {
   aob: 'cli/main.ts',
   'aob-orchestrator': 'cli/entries/orchestrator.ts',
   'aob-coordinator': 'cli/entries/coordinator.ts',
+  'aob-fanout': 'cli/entries/fanout.ts',
   'aob-builtin-worker': 'workers/builtin/main.ts',
   'aob-http-worker': 'workers/http/main.ts',
   'aob-hitl-worker': 'workers/hitl/main.ts',

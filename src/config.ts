@@ -35,6 +35,7 @@ export const ENV = {
   maxTokensPerRun: 'AOB_MAX_TOKENS_PER_RUN',
   agentAttempts: 'AOB_AGENT_MODEL_ATTEMPTS',
   agentTimeoutMs: 'AOB_AGENT_MODEL_TIMEOUT_MS',
+  fanoutBufferBytes: 'AOB_FANOUT_BUFFER_BYTES',
 } as const
 
 export const ROLES = ['admin', 'operator', 'viewer'] as const
@@ -84,6 +85,8 @@ export interface Config {
   /** Node types a built-in worker process serves; unset: all of them. */
   workerTypes?: string[]
   agent: AgentConfig
+  /** A WebSocket client whose unsent bytes pass this is dropped (1013). */
+  fanoutBufferBytes: number
 }
 
 /** The agent worker's model server and bounds (SPEC §7, §9). */
@@ -144,6 +147,7 @@ export function parseConfig(
     redisPrefix: env[ENV.redisPrefix] ?? '',
     visibilityMs: intVar(env, ENV.visibilityMs, 30_000, 100, 3_600_000),
     concurrency: intVar(env, ENV.concurrency, 64, 1, 10_000),
+    fanoutBufferBytes: intVar(env, ENV.fanoutBufferBytes, 1024 * 1024, 1024, 256 * 1024 * 1024),
     agent: {
       baseUrl: httpUrl(env, ENV.openaiBaseUrl, 'https://api.openai.com/v1'),
       apiKey: nonEmpty(env[ENV.openaiApiKey]) ?? 'not-set',

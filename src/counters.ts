@@ -11,6 +11,11 @@ export class Counters {
     this.values.set(key, (this.values.get(key) ?? 0) + by)
   }
 
+  /** A gauge: the value now. */
+  set(name: string, value: number, labels: Record<string, string> = {}): void {
+    this.values.set(keyOf(name, labels), value)
+  }
+
   get(name: string, labels: Record<string, string> = {}): number {
     return this.values.get(keyOf(name, labels)) ?? 0
   }

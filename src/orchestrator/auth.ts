@@ -17,21 +17,31 @@ export interface Principal {
 
 export type AuthEnv = { Variables: { role: Role; principal: Principal } }
 
-export function bearerAuth(grants: TokenGrant[]): MiddlewareHandler<AuthEnv> {
+/** The principal a token belongs to, or null (one lookup by digest). */
+export function createAuthenticator(grants: TokenGrant[]): (token: string) => Principal | null {
   const byDigest = new Map<string, Principal>(
     grants.map((g) => [digest(g.token), { name: g.principal, role: g.role }])
   )
+  return (token) => byDigest.get(digest(token)) ?? null
+}
+
+/** The bearer token of an `Authorization` header value, or undefined. */
+export function bearerToken(header: string | null | undefined): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1]
+}
+
+export function bearerAuth(grants: TokenGrant[]): MiddlewareHandler<AuthEnv> {
+  const authenticate = createAuthenticator(grants)
   return async (c, next) => {
-    const header = c.req.header('authorization') ?? ''
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
     const token =
-      match?.[1] ?? (c.req.path.endsWith('/events/stream') ? c.req.query('token') : undefined)
+      bearerToken(c.req.header('authorization')) ??
+      (c.req.path.endsWith('/events/stream') ? c.req.query('token') : undefined)
     if (!token)
       throw new AobError(
         ErrorCode.Unauthorized,
         'missing bearer token (Authorization: Bearer <token>)'
       )
-    const principal = byDigest.get(digest(token))
+    const principal = authenticate(token)
     if (!principal) throw new AobError(ErrorCode.Unauthorized, 'invalid token')
     c.set('role', principal.role)
     c.set('principal', principal)

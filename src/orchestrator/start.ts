@@ -2,6 +2,8 @@
 import type { Kernel } from '../kernel.ts'
 import type { Service } from '../worker/consumer.ts'
 import { createApp, type AppOptions } from './app.ts'
+import type { ClientData } from '../fanout/hub.ts'
+import { fanoutFor } from '../fanout/serve.ts'
 
 export interface ServeOptions extends AppOptions {
   host: string
@@ -15,10 +17,14 @@ export interface HttpService extends Service {
 
 export function startOrchestrator(kernel: Kernel, opts: ServeOptions): HttpService {
   const app = createApp(kernel, opts)
-  const server = Bun.serve({
+  // The fanout's WebSocket on the API's port (aob dev's one port; SPEC §5).
+  const fanout = fanoutFor(kernel)
+  const server = Bun.serve<ClientData>({
     hostname: opts.host,
     port: opts.port,
-    fetch: app.fetch,
+    fetch: (req, s) =>
+      new URL(req.url).pathname === '/ws' ? fanout.upgrade(req, s) : app.fetch(req),
+    websocket: fanout.websocket,
     idleTimeout: 30,
   })
   const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${server.port}`
@@ -28,6 +34,7 @@ export function startOrchestrator(kernel: Kernel, opts: ServeOptions): HttpServi
     url,
     port: server.port as number,
     async stop() {
+      await fanout.stop()
       await server.stop(true)
     },
   }

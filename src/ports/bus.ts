@@ -46,6 +46,21 @@ export interface Bus {
   depth(topic: string, group: string): Promise<number>
   /** Marks messages as still being worked on (resets their idle time). */
   touch(topic: string, group: string, consumer: string, ids: string[]): Promise<void>
+  /**
+   * Keeps `entries` (a run's events, by seq) in the run's bounded history — the newest
+   * `opts.cap`, for `opts.ttlMs` after the last write when given — and notifies each channel, in
+   * one step. The fanout replays from this history; Postgres keeps everything.
+   */
+  record(
+    runId: string,
+    entries: { seq: number; body: string }[],
+    notify: { channel: string; payload: unknown }[],
+    opts: { cap: number; ttlMs?: number }
+  ): Promise<void>
+  /** The run's kept events with seq > `afterSeq`, oldest first, at most `limit`. */
+  history(runId: string, afterSeq: number, limit: number): Promise<{ seq: number; body: string }[]>
+  /** The lowest seq the run's history still holds, or null when it holds none. */
+  historyStart(runId: string): Promise<number | null>
   /** Broadcasts to current subscribers of `channel`; nothing is kept. */
   notify(channel: string, payload: unknown): Promise<void>
   subscribe(channel: string, listener: (payload: unknown) => void): Promise<() => void>
@@ -76,5 +91,7 @@ export const TOPICS = {
 
 export const CHANNELS = {
   runEvents: (runId: string) => `run.${runId}.events`,
+  /** Run-level events of every run (lists and inboxes). */
+  runsFeed: 'runs.events',
   reply: (requestId: string) => `reply.${requestId}`,
 } as const

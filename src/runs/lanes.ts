@@ -5,7 +5,7 @@
  * nowhere else.
  * @module
  */
-import type { RunEvent } from '../engine/state.ts'
+import { TERMINAL_EVENT_TYPES, type RunEvent } from '../engine/state.ts'
 import { ErrorCode, RetryableError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { CompletionSignal, Reply, Request, Task } from '../model/messages.ts'
@@ -16,7 +16,10 @@ export interface Lanes {
   dispatch(task: Task): Promise<void>
   /** Publishes a worker's completion signal. */
   complete(signal: CompletionSignal): Promise<void>
-  /** Broadcasts committed events to live followers; best effort (followers read the store too). */
+  /**
+   * Broadcasts committed events to live followers and keeps them in the run's bounded history
+   * (the fanout's replay); best effort (followers read the store too).
+   */
   announce(runId: string, events: RunEvent[]): Promise<void>
   /** Calls `listener` with each batch of announced events of the run; resolves with unsubscribe. */
   follow(runId: string, listener: (events: RunEvent[]) => void): Promise<() => void>
@@ -30,6 +33,21 @@ export interface Lanes {
   reply(reply: Reply): Promise<void>
 }
 
+/** Events a run keeps in the bus for followers that resume (the fanout); older ones: the API. */
+export const HISTORY_CAP = 1_000
+const HISTORY_TTL_MS = 7 * 86_400_000
+/** After its end, a run's history stays this long (clients catching up on the last events). */
+const ENDED_HISTORY_TTL_MS = 3_600_000
+/** The events of the run-level feed (SPEC §5: `{"type":"subscribe","scope":"runs"}`). */
+export const RUN_LEVEL_EVENTS: ReadonlySet<string> = new Set([
+  'run_started',
+  'run_completed',
+  'run_failed',
+  'run_cancelled',
+  'approval_required',
+  'approval_decided',
+])
+
 export function createLanes(bus: Bus, log: Logger): Lanes {
   return {
     dispatch(task) {
@@ -41,8 +59,18 @@ export function createLanes(bus: Bus, log: Logger): Lanes {
     },
     async announce(runId, events) {
       if (events.length === 0) return
+      const runLevel = events.filter((e) => RUN_LEVEL_EVENTS.has(e.type))
+      const ended = events.some((e) => TERMINAL_EVENT_TYPES.includes(e.type))
       await bus
-        .notify(CHANNELS.runEvents(runId), events)
+        .record(
+          runId,
+          events.map((e) => ({ seq: e.seq, body: JSON.stringify(e) })),
+          [
+            { channel: CHANNELS.runEvents(runId), payload: events },
+            ...(runLevel.length ? [{ channel: CHANNELS.runsFeed, payload: runLevel }] : []),
+          ],
+          { cap: HISTORY_CAP, ttlMs: ended ? ENDED_HISTORY_TTL_MS : HISTORY_TTL_MS }
+        )
         .catch((e) =>
           log.warn(
             { err: e, run_id: runId },

@@ -23,6 +23,7 @@ const root = join(import.meta.dir, '../..')
 export const ENTRIES = {
   orchestrator: 'cli/entries/orchestrator.ts',
   coordinator: 'cli/entries/coordinator.ts',
+  fanout: 'cli/entries/fanout.ts',
   worker: 'workers/builtin/main.ts',
   'http-worker': 'workers/http/main.ts',
   'hitl-worker': 'workers/hitl/main.ts',

@@ -10,6 +10,7 @@ test('compose.yaml: every service builds a known binary target or uses Redis/Pos
     'agent-worker',
     'builtin-worker',
     'coordinator',
+    'fanout',
     'hitl-worker',
     'http-worker',
     'migrate',

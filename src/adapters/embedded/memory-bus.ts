@@ -39,6 +39,14 @@ export function createMemoryBus(): Bus {
   const timers = new Set<ReturnType<typeof setTimeout>>()
   let closed = false
   let fresh = true
+  const notifyNow = (channel: string, payload: unknown) => {
+    const listeners = channels.get(channel)
+    if (!listeners) return
+    const body = JSON.stringify(payload)
+    for (const l of listeners) l(JSON.parse(body))
+  }
+  // Runs' bounded event histories (the fanout replays from them), the least recent run first.
+  const histories = new BoundedMap<string, Map<number, string>>(10_000)
   // Scratch state (agent checkpoints): bounded, the oldest write goes first.
   const state = new BoundedMap<string, { value: string; until: number }>(10_000)
 
@@ -149,10 +157,7 @@ export function createMemoryBus(): Bus {
       }
     },
     async notify(channel, payload) {
-      const listeners = channels.get(channel)
-      if (!listeners) return
-      const body = JSON.stringify(payload)
-      for (const l of listeners) l(JSON.parse(body))
+      notifyNow(channel, payload)
     },
     async subscribe(channel, listener) {
       let set = channels.get(channel)
@@ -167,6 +172,29 @@ export function createMemoryBus(): Bus {
       const was = fresh
       fresh = false
       return was
+    },
+    async record(runId, entries, notify, o) {
+      let h = histories.get(runId)
+      if (!h) histories.set(runId, (h = new Map()))
+      for (const e of entries) h.set(e.seq, e.body)
+      if (h.size > o.cap) {
+        const seqs = [...h.keys()].sort((a, b) => a - b)
+        for (const s of seqs.slice(0, h.size - o.cap)) h.delete(s)
+      }
+      for (const n of notify) notifyNow(n.channel, n.payload)
+    },
+    async history(runId, afterSeq, limit) {
+      const h = histories.get(runId)
+      if (!h) return []
+      return [...h.entries()]
+        .filter(([seq]) => seq > afterSeq)
+        .sort(([a], [b]) => a - b)
+        .slice(0, limit)
+        .map(([seq, body]) => ({ seq, body }))
+    },
+    async historyStart(runId) {
+      const h = histories.get(runId)
+      return h?.size ? Math.min(...h.keys()) : null
     },
     async putState(runId, key, value, ttlMs) {
       const id = `${runId}\u0000${key}`

@@ -9,6 +9,8 @@ export function redisKeys(prefix: string) {
     stream: (topic: string) => `${prefix}{${topic}}`,
     delayed: (topic: string) => `${prefix}{${topic}}:delayed`,
     channel: (name: string) => `${prefix}${name}`,
+    /** A run's bounded event history (the fanout replays from it). */
+    history: (runId: string) => `${prefix}{${runId}}:events`,
     /** A worker's scratch state of a run (agent checkpoints). */
     state: (runId: string, key: string) => `${prefix}{${runId}}:state:${key}`,
     /** Present while Redis keeps aob's queues; its absence means they were lost. */

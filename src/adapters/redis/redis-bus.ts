@@ -157,6 +157,30 @@ export function createRedisBus(url: string, opts: RedisBusOptions = {}): Bus {
     async touch(topic, group, consumer, ids) {
       if (ids.length) await main.xclaim(keys.stream(topic), group, consumer, 0, ...ids, 'JUSTID')
     },
+    async record(runId, entries, notify, o) {
+      const args: (string | number)[] = [o.cap, o.ttlMs ?? 0, notify.length]
+      for (const n of notify) args.push(keys.channel(n.channel), JSON.stringify(n.payload))
+      for (const e of entries) args.push(e.seq, e.body)
+      await main.recordEvents(keys.history(runId), ...args)
+    },
+    async history(runId, afterSeq, limit) {
+      const raw = await main.zrangebyscore(
+        keys.history(runId),
+        `(${afterSeq}`,
+        '+inf',
+        'WITHSCORES',
+        'LIMIT',
+        0,
+        limit
+      )
+      const out: { seq: number; body: string }[] = []
+      for (let i = 0; i < raw.length; i += 2) out.push({ body: raw[i], seq: Number(raw[i + 1]) })
+      return out
+    },
+    async historyStart(runId) {
+      const [, score] = await main.zrange(keys.history(runId), '0', '0', 'WITHSCORES')
+      return score === undefined ? null : Number(score)
+    },
     async notify(channel, payload) {
       await main.publish(keys.channel(channel), JSON.stringify(payload))
     },

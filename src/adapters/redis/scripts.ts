@@ -2,12 +2,14 @@
 import type Redis from 'ioredis'
 import ackDelete from './lua/ackDelete-1.lua' with { type: 'text' }
 import promoteDelayed from './lua/promoteDelayed-2.lua' with { type: 'text' }
+import recordEvents from './lua/recordEvents-1.lua' with { type: 'text' }
 import scheduleDelayed from './lua/scheduleDelayed-1.lua' with { type: 'text' }
 
 export const SCRIPTS = {
   scheduleDelayed: { lua: scheduleDelayed, keys: 1 },
   promoteDelayed: { lua: promoteDelayed, keys: 2 },
   ackDelete: { lua: ackDelete, keys: 1 },
+  recordEvents: { lua: recordEvents, keys: 1 },
 } as const
 
 export type ScriptedRedis = Redis & {
@@ -15,6 +17,7 @@ export type ScriptedRedis = Redis & {
   /** Resolves with [moved, ms until the next delayed message is due, or -1]. */
   promoteDelayed(delayedKey: string, streamKey: string, max: number): Promise<[number, number]>
   ackDelete(streamKey: string, group: string, ...ids: string[]): Promise<number>
+  recordEvents(historyKey: string, ...args: (string | number)[]): Promise<number>
 }
 
 export function registerScripts(redis: Redis): ScriptedRedis {
