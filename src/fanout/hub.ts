@@ -72,6 +72,8 @@ interface Feed {
   /** Out-of-order arrivals waiting for the missing seqs. */
   early: Map<number, RunEvent>
   sockets: Set<FanoutSocket>
+  /** Sockets being replayed to (not on the topic yet): pumped as events arrive. */
+  replaying: Set<FanoutSocket>
   /** Listeners of `follow` (SSE). */
   followers: Set<(e: RunEvent | { gap: [number, number] }) => void>
   unsubscribe(): void
@@ -124,7 +126,11 @@ export function createFanout(opts: FanoutOptions): Fanout {
   const pump = (ws: FanoutSocket, feed: Feed) => {
     const replays = ws.data.replays
     let cursor = replays?.get(feed.run)
-    if (cursor === undefined || ws.readyState !== 1) return
+    if (cursor === undefined || ws.readyState !== 1) {
+      feed.replaying.delete(ws)
+      return
+    }
+    feed.replaying.add(ws)
     const first = feed.events[0]?.seq ?? feed.last + 1
     if (cursor + 1 < first) {
       send(ws, JSON.stringify({ type: 'gap', run: feed.run, from: cursor + 1, to: first - 1 }))
@@ -141,12 +147,21 @@ export function createFanout(opts: FanoutOptions): Fanout {
       send(ws, JSON.stringify({ type: 'event', event: ev }))
       cursor = ev.seq
     }
+    replays?.set(feed.run, cursor)
+    // Caught up: it joins the topic. A client ahead of the feed (after > last) waits for it.
+    if (cursor < feed.last) return
+    if (cursor > feed.last) {
+      feed.replaying.add(ws)
+      return
+    }
     replays?.delete(feed.run)
+    feed.replaying.delete(ws)
     ws.subscribe(topicOf(feed.run))
   }
 
   /** Delivers what is contiguous after `feed.last`; waits (then reads the history) for holes. */
   const advance = (feed: Feed) => {
+    for (const seq of feed.early.keys()) if (seq <= feed.last) feed.early.delete(seq)
     while (feed.early.has(feed.last + 1)) {
       const ev = feed.early.get(feed.last + 1) as RunEvent
       feed.early.delete(ev.seq)
@@ -163,6 +178,7 @@ export function createFanout(opts: FanoutOptions): Fanout {
     feed.events.push(ev)
     if (feed.events.length > HISTORY_CAP) feed.events.splice(0, feed.events.length - HISTORY_CAP)
     publish(feed, JSON.stringify({ type: 'event', event: ev }))
+    for (const ws of feed.replaying) pump(ws, feed)
     for (const f of feed.followers) f(ev)
   }
   const fillHoles = async (feed: Feed) => {
@@ -189,6 +205,7 @@ export function createFanout(opts: FanoutOptions): Fanout {
       last: 0,
       early: new Map(),
       sockets: new Set(),
+      replaying: new Set(),
       followers: new Set(),
       unsubscribe: () => {},
       unknown: false,
@@ -289,6 +306,7 @@ export function createFanout(opts: FanoutOptions): Fanout {
     const feed = await feeds.get(run)
     if (feed) {
       feed.sockets.delete(ws)
+      feed.replaying.delete(ws)
       release(feed)
     }
     send(ws, JSON.stringify({ type: 'unsubscribed', run }))
@@ -385,6 +403,7 @@ export function createFanout(opts: FanoutOptions): Fanout {
         for (const run of ws.data.runs)
           feeds.get(run)?.then((feed) => {
             feed.sockets.delete(ws)
+            feed.replaying.delete(ws)
             release(feed)
           })
       },

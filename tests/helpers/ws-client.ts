@@ -7,6 +7,8 @@ export interface WsClient {
   sendRaw(text: string): void
   /** Resolves with the first message (after those already seen) matching `pred`. */
   next(pred: (m: any) => boolean, timeoutMs?: number): Promise<any>
+  /** Resolves once any message received so far (or later) matches `pred`; consumes nothing. */
+  has(pred: (m: any) => boolean, timeoutMs?: number): Promise<void>
   closed: Promise<{ code: number; reason: string }>
   close(): void
 }
@@ -52,6 +54,14 @@ export async function wsConnect(url: string, token?: string): Promise<WsClient> 
           waiters.add(w)
           setTimeout(w, 50)
         })
+      }
+    },
+    async has(pred, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs
+      while (!messages.some(pred)) {
+        if (ws.readyState === WebSocket.CLOSED) throw new Error('closed while waiting')
+        if (Date.now() > deadline) throw new Error(`no matching message within ${timeoutMs} ms`)
+        await Bun.sleep(20)
       }
     },
     closed,
