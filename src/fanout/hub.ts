@@ -426,12 +426,17 @@ export function createFanout(opts: FanoutOptions): Fanout {
     const feed = await feedOf(run)
     const queue: (RunEvent | { gap: [number, number] })[] = []
     let wake = () => {}
+    let cursor = after
     const listener = (e: RunEvent | { gap: [number, number] }) => {
+      if ('seq' in e) {
+        if (e.seq <= cursor) return
+        cursor = e.seq
+      }
       queue.push(e)
       wake()
     }
     // Synchronously: the kept events after `after`, then live ones (the same seam as WebSocket).
-    for (const ev of feed.events) if (ev.seq > after) queue.push(ev)
+    for (const ev of feed.events) listener(ev)
     feed.followers.add(listener)
     signal.addEventListener('abort', () => wake())
     try {

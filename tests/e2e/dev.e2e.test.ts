@@ -48,6 +48,22 @@ describe('aob dev as a process, driven over HTTP and by the CLI', () => {
     }
   })
 
+  test('the fanout WebSocket is on the same port: a run followed over /ws from seq 0 to its end', async () => {
+    const { wsConnect, seqsOf } = await import('../helpers/ws-client.ts')
+    const workflow = await Bun.file(join(root, 'examples/chain.json')).json()
+    const res = await fetch(`${dev.url}/api/v1/runs`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ workflow, input: { name: 'ws' } }),
+    })
+    const { run_id } = (await res.json()) as any
+    const c = await wsConnect(`${dev.url.replace('http', 'ws')}/ws?token=${E2E_TOKEN}&run=${run_id}`)
+    await c.has((m) => m.type === 'event' && m.event.type === 'run_completed')
+    const seqs = seqsOf(c, run_id)
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1))
+    c.close()
+  })
+
   test('aob run start -f follows a run live and exits 0', async () => {
     const res = await cli(dev, [
       'run',
