@@ -16,6 +16,7 @@ export const globalArgs = {
 
 export interface GlobalFlags {
   server?: string
+  fanout?: string
   token?: string
   output?: string
 }
@@ -52,6 +53,9 @@ export function outputMode(flags: GlobalFlags): 'text' | 'json' {
 
 export interface ApiClient {
   server: string
+  /** Where the fanout's /ws is, when not on the API's port (`--fanout`, `AOB_FANOUT`). */
+  fanout?: string
+  token?: string
   request<T>(method: string, path: string, body?: unknown): Promise<T>
   stream(path: string, headers?: Record<string, string>): Promise<Response>
 }
@@ -78,8 +82,11 @@ export function apiClient(flags: GlobalFlags): ApiClient {
       )
     }
   }
+  const fanout = (flags.fanout || env('AOB_FANOUT'))?.replace(/\/+$/, '')
   return {
     server,
+    fanout,
+    token,
     async request<T>(method: string, path: string, body?: unknown): Promise<T> {
       const res = await call(path, {
         method,

@@ -9,6 +9,7 @@ const main = defineCommand({
   subCommands: {
     approvals: () => import('./commands/approvals.ts').then((m) => m.approvals),
     approve: () => import('./commands/approvals.ts').then((m) => m.approve),
+    logs: () => import('./commands/logs.ts').then((m) => m.default),
     dev: () => import('./commands/dev.ts').then((m) => m.default),
     migrate: () => import('./commands/migrate.ts').then((m) => m.default),
     run: () => import('./commands/run.ts').then((m) => m.default),

@@ -57,11 +57,81 @@ describe('aob dev as a process, driven over HTTP and by the CLI', () => {
       body: JSON.stringify({ workflow, input: { name: 'ws' } }),
     })
     const { run_id } = (await res.json()) as any
-    const c = await wsConnect(`${dev.url.replace('http', 'ws')}/ws?token=${E2E_TOKEN}&run=${run_id}`)
+    const c = await wsConnect(
+      `${dev.url.replace('http', 'ws')}/ws?token=${E2E_TOKEN}&run=${run_id}`
+    )
     await c.has((m) => m.type === 'event' && m.event.type === 'run_completed')
     const seqs = seqsOf(c, run_id)
     expect(seqs).toEqual(seqs.map((_, i) => i + 1))
     c.close()
+  })
+
+  test('aob logs stream: filters, --after, exit 3 for a failed run, 4 for an unknown one; SSE when there is no WebSocket', async () => {
+    const start = async (workflow: unknown, input: unknown = {}) =>
+      (
+        (await (
+          await fetch(`${dev.url}/api/v1/runs`, {
+            method: 'POST',
+            headers: auth,
+            body: JSON.stringify({ workflow, input }),
+          })
+        ).json()) as any
+      ).run_id as string
+    const chain = await Bun.file(join(root, 'examples/chain.json')).json()
+    const ok = await start(chain, { name: 'logs' })
+    const byNode = await cli(dev, ['logs', 'stream', ok, '--node', 'shout', '--output', 'json'])
+    expect(byNode.code).toBe(0)
+    const events = byNode.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    expect(events.every((e) => e.node_id === 'shout' || e.type === 'run_completed')).toBe(true)
+    expect(events.at(-1).type).toBe('run_completed')
+    const after = await cli(dev, ['logs', 'stream', ok, '--after', '3', '--output', 'json'])
+    const seqs = after.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).seq)
+    expect(seqs[0]).toBe(4)
+    expect(seqs).toEqual(seqs.map((_, i) => i + 4))
+
+    const failing = await start({
+      name: 'fails-logs',
+      nodes: [
+        {
+          id: 't',
+          type: 'transform',
+          config: { pipeline: [{ op: 'transform', expr: "$error('nope')" }] },
+        },
+      ],
+    })
+    const errors = await cli(dev, ['logs', 'stream', failing, '--filter', 'errors'])
+    expect(errors.code).toBe(3)
+    expect(errors.stdout).toContain('node_failed t')
+    expect(errors.stdout).toContain('run_failed')
+    expect(errors.stdout).not.toContain('node_started')
+
+    // No WebSocket where the fanout is said to be: the follower falls back to the API's SSE.
+    const plain = Bun.serve({
+      hostname: '127.0.0.1',
+      port: 0,
+      fetch: () => new Response('no', { status: 404 }),
+    })
+    const sse = await cli(dev, [
+      'logs',
+      'stream',
+      ok,
+      '--fanout',
+      `http://127.0.0.1:${plain.port}`,
+      '--output',
+      'json',
+    ])
+    plain.stop(true)
+    expect(sse.code).toBe(0)
+    expect(sse.stdout.trim().split('\n').at(-1)).toContain('run_completed')
+
+    expect((await cli(dev, ['logs', 'stream', `run_${'0'.repeat(28)}`])).code).toBe(4)
+    expect((await cli(dev, ['logs', 'stream', ok, '--filter', 'nope'])).code).toBe(2)
   })
 
   test('aob run start -f follows a run live and exits 0', async () => {
