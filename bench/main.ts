@@ -1,5 +1,5 @@
 /**
- * `bun run bench [chain10|fanout10|api|http|all|peers|approvals|agent] [--backend embedded|redis-pg] [--runs N]
+ * `bun run bench [chain10|fanout10|api|http|all|peers|approvals|agent|fanout] [--backend embedded|redis-pg] [--runs N]
  *  [--concurrency C] [--latency-runs N] [--workers W]`
  *
  * Runs N runs of each workload through the real coordinator and workers, C runs in flight,
@@ -38,8 +38,27 @@ const { values, positionals } = parseArgs({
     workers: { type: 'string', default: '1' },
     requests: { type: 'string', default: '5000' },
     reps: { type: 'string', default: '3' },
+    connections: { type: 'string' },
+    rate: { type: 'string' },
+    seconds: { type: 'string' },
   },
 })
+if (positionals.includes('fanout')) {
+  const { benchFanout } = await import('./fanout.ts')
+  const num = (name: string, dflt: number) => {
+    const i = Bun.argv.indexOf(`--${name}`)
+    return i > 0 ? Number(Bun.argv[i + 1]) : dflt
+  }
+  await benchFanout({
+    connections: num('connections', 10_000),
+    runs: Number(values.runs === '1000' ? 1000 : values.runs),
+    rate: num('rate', 5_000),
+    seconds: num('seconds', 5),
+  })
+  const { stopAllServers } = await import('../tests/helpers/services.ts')
+  stopAllServers()
+  process.exit(0)
+}
 if (positionals.includes('agent')) {
   const { benchAgent } = await import('./agent.ts')
   await benchAgent({ runs: values.runs === '1000' ? 200 : Number(values.runs) })
