@@ -16,6 +16,14 @@ export class Counters {
     this.values.set(keyOf(name, labels), value)
   }
 
+  /** A histogram observation (Prometheus style: cumulative `_bucket{le}`, `_sum`, `_count`). */
+  observe(name: string, value: number, buckets: readonly number[]): void {
+    for (const le of buckets) if (value <= le) this.inc(`${name}_bucket`, { le: String(le) })
+    this.inc(`${name}_bucket`, { le: '+Inf' })
+    this.inc(`${name}_sum`, {}, value)
+    this.inc(`${name}_count`)
+  }
+
   get(name: string, labels: Record<string, string> = {}): number {
     return this.values.get(keyOf(name, labels)) ?? 0
   }

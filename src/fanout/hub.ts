@@ -58,6 +58,7 @@ export interface Fanout {
 }
 
 const RUNS_TOPIC = 'runs'
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]
 const topicOf = (run: string) => `run:${run}`
 /** A feed nobody follows is dropped after this long. */
 const IDLE_FEED_MS = 30_000
@@ -174,6 +175,12 @@ export function createFanout(opts: FanoutOptions): Fanout {
       }, reorderMs)
   }
   const deliver = (feed: Feed, ev: RunEvent) => {
+    // Commit (the event's ts) to send, in seconds: what a watcher waits.
+    counters.observe(
+      'fanout_publish_to_send_seconds',
+      Math.max(0, Date.now() - Date.parse(ev.ts)) / 1000,
+      LATENCY_BUCKETS
+    )
     feed.last = ev.seq
     feed.events.push(ev)
     if (feed.events.length > HISTORY_CAP) feed.events.splice(0, feed.events.length - HISTORY_CAP)

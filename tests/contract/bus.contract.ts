@@ -12,6 +12,35 @@ export function busContract(name: string, make: () => Promise<Bus>) {
     })
     afterAll(() => bus.close())
 
+    test("a run's history keeps the newest events in seq order whatever the arrival order, and notifies", async () => {
+      const run = `run_${crypto.randomUUID().replaceAll('-', '').slice(0, 28)}`
+      const got: unknown[] = []
+      const off = await bus.subscribe(`hist.${run}`, (p) => got.push(p))
+      const entry = (seq: number) => ({ seq, body: JSON.stringify({ seq }) })
+      await bus.record(run, [entry(3), entry(1)], [{ channel: `hist.${run}`, payload: 'a' }], {
+        cap: 4,
+      })
+      await bus.record(run, [entry(2), entry(5), entry(4), entry(6)], [], { cap: 4, ttlMs: 60_000 })
+      expect((await bus.history(run, 0, 100)).map((h) => h.seq)).toEqual([3, 4, 5, 6])
+      expect((await bus.history(run, 4, 1)).map((h) => JSON.parse(h.body))).toEqual([{ seq: 5 }])
+      expect(await bus.historyStart(run)).toBe(3)
+      expect(await bus.historyStart(`run_${'0'.repeat(28)}`)).toBeNull()
+      for (let i = 0; i < 50 && got.length === 0; i++) await Bun.sleep(10)
+      expect(got).toEqual(['a'])
+      off()
+    })
+
+    test('scratch state is kept per run and key, and expires', async () => {
+      const run = `run_${crypto.randomUUID().replaceAll('-', '').slice(0, 28)}`
+      await bus.putState(run, 'k', 'v1', 60_000)
+      await bus.putState(run, 'k', 'v2', 60_000)
+      await bus.putState(run, 'short', 'gone', 50)
+      expect(await bus.getState(run, 'k')).toBe('v2')
+      expect(await bus.getState(`run_${'1'.repeat(28)}`, 'k')).toBeNull()
+      await Bun.sleep(120)
+      expect(await bus.getState(run, 'short')).toBeNull()
+    })
+
     test('messages arrive in order, as data, to one consumer of each group', async () => {
       const t = topicName()
       await bus.consume(t, 'g1', 'c1', { count: 1, blockMs: 0 })

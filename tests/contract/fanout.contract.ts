@@ -136,6 +136,23 @@ export function fanoutContract(backend: string, make: Make) {
       }
     })
 
+    test('what the history no longer keeps is a gap message, then the kept events follow', async () => {
+      const run = await start({
+        name: 'long-run',
+        nodes: [{ id: 'n', type: 'noop' }],
+        edges: [{ from: 'n', to: 'n', max_iterations: 400 }],
+      })
+      const last = await lastSeq(run)
+      expect(last).toBeGreaterThan(1_100)
+      const c = await wsConnect(`${ws}?run=${run}&after=10`, ADMIN)
+      await c.has((m) => m.type === 'event' && m.event.seq === last, 15_000)
+      const gap = c.messages.find((m) => m.type === 'gap')
+      expect(gap).toEqual({ type: 'gap', run, from: 11, to: last - 1_000 })
+      expect(c.messages.indexOf(gap)).toBe(1) // right after subscribed, before any event
+      expect(seqsOf(c, run)).toEqual(range(last - 999, last))
+      c.close()
+    })
+
     test('many runs on one connection, many connections on one run; the runs feed sees run-level events', async () => {
       const feed = await wsConnect(ws, ADMIN)
       feed.send({ type: 'subscribe', scope: 'runs' })

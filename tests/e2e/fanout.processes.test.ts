@@ -113,5 +113,7 @@ describe('aob-fanout processes on Redis', () => {
       })
     ).text()
     expect(metrics).toContain('fanout_messages_total')
+    expect(metrics).toContain('websocket_connections')
+    expect(metrics).toMatch(/fanout_publish_to_send_seconds_count \d+/)
   })
 })

@@ -1,7 +1,9 @@
--- Keeps a run's events in its bounded history and announces them, in one step.
--- KEYS[1]: the run's history (a sorted set scored by seq: any arrival order is kept in order).
--- ARGV: cap, ttl_ms (0: none), n_notifications, then n (channel, payload) pairs, then
--- (seq, event JSON) pairs. Only the newest `cap` events stay.
+--[[
+Keeps a run's events in its bounded history and announces them, in one step.
+KEYS[1]: the run's history (a sorted set scored by seq: any arrival order is kept in order).
+ARGV: cap, ttl_ms (0: none), n_notifications, then n (channel, payload) pairs, then
+(seq, event JSON) pairs. Only the newest `cap` events stay.
+]]
 local cap = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
