@@ -228,7 +228,10 @@ export function createFanout(opts: FanoutOptions): Fanout {
         advance(feed)
       }
     })
-    const kept = (await bus.history(run, 0, HISTORY_CAP)).map((h) => JSON.parse(h.body) as RunEvent)
+    // The newest events the bus keeps (it may keep more than this window).
+    const kept = (await bus.history(run, 0, Number.MAX_SAFE_INTEGER))
+      .slice(-HISTORY_CAP)
+      .map((h) => JSON.parse(h.body) as RunEvent)
     feed.unknown = kept.length === 0 && buffered.length === 0
     for (const ev of kept) {
       if (feed.events.length && ev.seq !== feed.last + 1) feed.early.set(ev.seq, ev)

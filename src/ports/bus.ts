@@ -47,14 +47,16 @@ export interface Bus {
   /** Marks messages as still being worked on (resets their idle time). */
   touch(topic: string, group: string, consumer: string, ids: string[]): Promise<void>
   /**
-   * Keeps `entries` (a run's events, by seq) in the run's bounded history — the newest
-   * `opts.cap`, for `opts.ttlMs` after the last write when given — and notifies each channel, in
-   * one step. The fanout replays from this history; Postgres keeps everything.
+   * Keeps `entries` (a run's events of one transition, by seq) in the run's bounded history —
+   * at least the newest `opts.cap` events (Redis keeps `cap` batches), for `opts.ttlMs` after
+   * the last write when given — and, in the same step,
+   * notifies `notify.channel` with the entries as one JSON array (and `notify.extra` when
+   * given). The fanout replays from this history; Postgres keeps everything.
    */
   record(
     runId: string,
     entries: { seq: number; body: string }[],
-    notify: { channel: string; payload: unknown }[],
+    notify: { channel: string; extra?: { channel: string; payload: unknown } },
     opts: { cap: number; ttlMs?: number }
   ): Promise<void>
   /** The run's kept events with seq > `afterSeq`, oldest first, at most `limit`. */

@@ -65,10 +65,12 @@ export function createLanes(bus: Bus, log: Logger): Lanes {
         .record(
           runId,
           events.map((e) => ({ seq: e.seq, body: JSON.stringify(e) })),
-          [
-            { channel: CHANNELS.runEvents(runId), payload: events },
-            ...(runLevel.length ? [{ channel: CHANNELS.runsFeed, payload: runLevel }] : []),
-          ],
+          {
+            channel: CHANNELS.runEvents(runId),
+            ...(runLevel.length
+              ? { extra: { channel: CHANNELS.runsFeed, payload: runLevel } }
+              : {}),
+          },
           { cap: HISTORY_CAP, ttlMs: ended ? ENDED_HISTORY_TTL_MS : HISTORY_TTL_MS }
         )
         .catch((e) =>

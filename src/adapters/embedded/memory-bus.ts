@@ -181,7 +181,11 @@ export function createMemoryBus(): Bus {
         const seqs = [...h.keys()].sort((a, b) => a - b)
         for (const s of seqs.slice(0, h.size - o.cap)) h.delete(s)
       }
-      for (const n of notify) notifyNow(n.channel, n.payload)
+      notifyNow(
+        notify.channel,
+        entries.map((e) => JSON.parse(e.body))
+      )
+      if (notify.extra) notifyNow(notify.extra.channel, notify.extra.payload)
     },
     async history(runId, afterSeq, limit) {
       const h = histories.get(runId)

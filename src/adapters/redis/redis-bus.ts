@@ -158,28 +158,32 @@ export function createRedisBus(url: string, opts: RedisBusOptions = {}): Bus {
       if (ids.length) await main.xclaim(keys.stream(topic), group, consumer, 0, ...ids, 'JUSTID')
     },
     async record(runId, entries, notify, o) {
-      const args: (string | number)[] = [o.cap, o.ttlMs ?? 0, notify.length]
-      for (const n of notify) args.push(keys.channel(n.channel), JSON.stringify(n.payload))
-      for (const e of entries) args.push(e.seq, e.body)
-      await main.recordEvents(keys.history(runId), ...args)
+      if (entries.length === 0) return
+      // One member per batch (a transition's events): one ZADD, and the published payload.
+      await main.recordEvents(
+        keys.history(runId),
+        o.cap,
+        o.ttlMs ?? 0,
+        keys.channel(notify.channel),
+        notify.extra ? keys.channel(notify.extra.channel) : '',
+        notify.extra ? JSON.stringify(notify.extra.payload) : '',
+        Math.max(...entries.map((e) => e.seq)),
+        `[${entries.map((e) => e.body).join(',')}]`
+      )
     },
     async history(runId, afterSeq, limit) {
-      const raw = await main.zrangebyscore(
-        keys.history(runId),
-        `(${afterSeq}`,
-        '+inf',
-        'WITHSCORES',
-        'LIMIT',
-        0,
-        limit
-      )
+      const batches = await main.zrangebyscore(keys.history(runId), `(${afterSeq}`, '+inf')
       const out: { seq: number; body: string }[] = []
-      for (let i = 0; i < raw.length; i += 2) out.push({ body: raw[i], seq: Number(raw[i + 1]) })
-      return out
+      for (const batch of batches)
+        for (const ev of JSON.parse(batch) as { seq: number }[])
+          if (ev.seq > afterSeq && out.length < limit)
+            out.push({ seq: ev.seq, body: JSON.stringify(ev) })
+      return out.sort((a, b) => a.seq - b.seq)
     },
     async historyStart(runId) {
-      const [, score] = await main.zrange(keys.history(runId), '0', '0', 'WITHSCORES')
-      return score === undefined ? null : Number(score)
+      const [first] = await main.zrange(keys.history(runId), '0', '0')
+      if (first === undefined) return null
+      return Math.min(...(JSON.parse(first) as { seq: number }[]).map((e) => e.seq))
     },
     async notify(channel, payload) {
       await main.publish(keys.channel(channel), JSON.stringify(payload))
