@@ -11,12 +11,13 @@ import { startFanoutServer, type FanoutService } from '../../src/fanout/serve.ts
 import { seededRandom } from '../helpers/cluster.ts'
 import { ADMIN, VIEWER, type TestPlatform } from '../helpers/kernel.ts'
 import { seqsOf, wsConnect } from '../helpers/ws-client.ts'
+import { RUN_LEVEL_EVENTS } from '../../src/runs/lanes.ts'
 import { endOf } from './semantics.contract.ts'
 
 type Make = (opts: { config?: Record<string, unknown> }) => Promise<TestPlatform>
 
 /** A run of about 3 events per iteration, slowed so clients can join while it runs. */
-const ticker = (iterations: number, ms = 5) => ({
+export const ticker = (iterations: number, ms = 5) => ({
   name: 'ticker',
   nodes: [
     { id: 'tick', type: 'sleep', config: { ms } },
@@ -181,18 +182,7 @@ export function fanoutContract(backend: string, make: Make) {
           (m) => m.type === 'event' && m.event.run_id === run && m.event.type === 'run_completed'
         )
       const types = new Set(feed.events().map((e) => e.type))
-      expect(
-        [...types].every((t) =>
-          [
-            'run_started',
-            'run_completed',
-            'run_failed',
-            'run_cancelled',
-            'approval_required',
-            'approval_decided',
-          ].includes(t)
-        )
-      ).toBe(true)
+      expect([...types].every((t) => RUN_LEVEL_EVENTS.has(t))).toBe(true)
       for (const c of [feed, one, ...many]) c.close()
     })
 

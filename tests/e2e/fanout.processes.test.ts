@@ -15,18 +15,7 @@ import {
 import { freePort } from '../helpers/services.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 import { seqsOf, wsConnect } from '../helpers/ws-client.ts'
-
-const ticker = (iterations: number, ms: number) => ({
-  name: 'fanout-ticker',
-  nodes: [
-    { id: 'tick', type: 'sleep', config: { ms } },
-    { id: 'done', type: 'noop' },
-  ],
-  edges: [
-    { from: 'tick', to: 'tick', max_iterations: iterations },
-    { from: 'tick', to: 'done' },
-  ],
-})
+import { ticker } from '../contract/fanout.contract.ts'
 
 describe('aob-fanout processes on Redis', () => {
   let env: Record<string, string>
