@@ -77,9 +77,12 @@ export function apiClient(flags: GlobalFlags): ApiClient {
     try {
       return await fetch(`${server}/api/v1${path}`, init)
     } catch (e) {
-      throw new CliError(
-        `cannot reach the aob API at ${server}: ${(e as Error).message} (is \`aob dev\` running? set --server or AOB_SERVER)`
-      )
+      const code = (e as { code?: string }).code
+      const why =
+        code === 'ConnectionRefused' || code === 'ECONNREFUSED'
+          ? 'connection refused'
+          : (e as Error).message
+      throw new CliError(`cannot reach ${server}: ${why}; is aob dev running?`)
     }
   }
   const fanout = (flags.fanout || env('AOB_FANOUT'))?.replace(/\/+$/, '')
@@ -107,7 +110,8 @@ export function apiClient(flags: GlobalFlags): ApiClient {
         const details = err?.details?.map((d) => `\n  ${d.path}: ${d.message}`).join('') ?? ''
         throw new CliError(
           `${res.status}: ${err?.message ?? text}${details}`,
-          res.status === 404 ? EXIT.notFound : EXIT.error
+          res.status === 404 ? EXIT.notFound : EXIT.error,
+          data ?? undefined
         )
       }
       return data as T

@@ -5,7 +5,9 @@ export class CliError extends Error {
   override name = 'CliError'
   constructor(
     message: string,
-    readonly exitCode: number = EXIT.error
+    readonly exitCode: number = EXIT.error,
+    /** The API's error object, printed as is with `--output json`. */
+    readonly body?: unknown
   ) {
     super(message)
   }

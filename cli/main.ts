@@ -10,6 +10,12 @@ const main = defineCommand({
     approvals: () => import('./commands/approvals.ts').then((m) => m.approvals),
     approve: () => import('./commands/approvals.ts').then((m) => m.approve),
     logs: () => import('./commands/logs.ts').then((m) => m.default),
+    patch: () => import('./commands/patch.ts').then((m) => m.default),
+    replay: () => import('./commands/replay.ts').then((m) => m.default),
+    tag: () => import('./commands/tag.ts').then((m) => m.default),
+    tool: () => import('./commands/registry.ts').then((m) => m.tool),
+    openapi: () => import('./commands/registry.ts').then((m) => m.openapi),
+    completion: () => import('./commands/completion.ts').then((m) => m.default),
     dev: () => import('./commands/dev.ts').then((m) => m.default),
     migrate: () => import('./commands/migrate.ts').then((m) => m.default),
     run: () => import('./commands/run.ts').then((m) => m.default),
@@ -31,15 +37,19 @@ try {
   process.exit(EXIT.ok)
 } catch (e) {
   if (e instanceof CliError) {
-    if (e.message) console.error(`aob: ${e.message}`)
+    const json = rawArgs.some(
+      (a, i) => a === '--output=json' || (a === '--output' && rawArgs[i + 1] === 'json')
+    )
+    if (json && e.body) console.error(JSON.stringify(e.body))
+    else if (e.message) console.error(`error: ${e.message}`)
     process.exit(e.exitCode)
   }
   if ((e as Error).name === 'CLIError') {
     await showUsageFor(rawArgs)
-    console.error(`aob: ${(e as Error).message}`)
+    console.error(`error: ${(e as Error).message}`)
     process.exit(EXIT.usage)
   }
-  console.error(`aob: ${(e as Error).stack ?? e}`)
+  console.error(`error: ${(e as Error).message ?? e}`)
   process.exit(EXIT.error)
 }
 

@@ -5,6 +5,7 @@ import { apiClient, globalArgs, outputMode } from '../context.ts'
 import { CliError, EXIT } from '../errors.ts'
 import { readInput, readJsonFile } from '../files.ts'
 import { followRun, formatEvent } from '../follow.ts'
+import { age, table } from '../table.ts'
 
 interface RunView {
   run_id: string
@@ -83,7 +84,66 @@ const status = defineCommand({
   },
 })
 
+const list = defineCommand({
+  meta: { name: 'list', description: 'List runs, newest first' },
+  args: {
+    ...globalArgs,
+    status: {
+      type: 'string',
+      description: 'queued | running | paused | succeeded | failed | cancelled',
+    },
+    workflow: { type: 'string', description: 'workflow id or tag' },
+    limit: { type: 'string', description: 'at most this many (1-500)', default: '20' },
+  },
+  async run({ args }) {
+    const query = new URLSearchParams({ limit: args.limit })
+    if (args.status) query.set('status', args.status)
+    if (args.workflow) query.set('workflow', args.workflow)
+    const page = await apiClient(args).request<{
+      runs: {
+        run_id: string
+        workflow_id: string
+        status: string
+        created_at: string
+        created_by: string | null
+      }[]
+      next_cursor: string | null
+    }>('GET', `/runs?${query}`)
+    if (outputMode(args) === 'json') return console.log(JSON.stringify(page))
+    if (!page.runs.length) return console.log('no runs')
+    console.log(
+      table(
+        ['RUN', 'STATUS', 'WORKFLOW', 'AGE', 'BY'],
+        page.runs.map((r) => [
+          r.run_id,
+          r.status,
+          r.workflow_id,
+          age(r.created_at),
+          r.created_by ?? '-',
+        ])
+      )
+    )
+  },
+})
+
+const cancel = defineCommand({
+  meta: { name: 'cancel', description: 'Cancel a run' },
+  args: {
+    ...globalArgs,
+    id: { type: 'positional', required: true, description: 'run id' },
+    reason: { type: 'string', description: 'why (kept on the run_cancelled event)' },
+  },
+  async run({ args }) {
+    const res = await apiClient(args).request<{ run_id: string; status: string }>(
+      'POST',
+      `/runs/${args.id}/cancel`,
+      args.reason ? { reason: args.reason } : {}
+    )
+    console.log(outputMode(args) === 'json' ? JSON.stringify(res) : `run ${res.run_id} cancelled`)
+  },
+})
+
 export default defineCommand({
   meta: { name: 'run', description: 'Runs' },
-  subCommands: { start, status },
+  subCommands: { start, status, list, cancel },
 })
