@@ -1,5 +1,6 @@
 #!/usr/bin/env bun
 /** The `aob` CLI. Subcommands load lazily. Exit codes: 0 ok, 1 error, 2 usage, 3 run failed, 4 not found. */
+import './no-color.ts'
 import { defineCommand, runCommand, showUsage } from 'citty'
 import { VERSION } from '../src/version.ts'
 import { CliError, EXIT } from './errors.ts'

@@ -65,6 +65,12 @@ for (const backend of BACKENDS)
       expect(res.body.valid).toBe(false)
       expect(res.body.errors).toEqual([{ path: '/edges/0/to', message: 'unknown node "b"' }])
       expect(res.body.warnings).toHaveLength(1)
+      expect(res.body.stats).toEqual({ nodes: 1, edges: 1, agents: 0, tier: 'simple' })
+      const agents = await p.call('POST', '/workflows/validate', {
+        name: 'a3',
+        nodes: ['x', 'y', 'z'].map((id) => ({ id, type: 'agent', config: { instructions: 'i' } })),
+      })
+      expect(agents.body.stats).toMatchObject({ agents: 3, tier: 'heavy' })
       expect((await p.call('GET', '/workflows')).body.workflows.length).toBe(before)
     })
 

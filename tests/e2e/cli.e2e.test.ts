@@ -175,6 +175,14 @@ describe('aob commands against aob dev', () => {
       expect(res.stdout).toContain('workflow')
     }
     expect((await cli(dev, ['completion', 'tcsh'])).code).toBe(2)
+    const validated = await json(['workflow', 'validate', 'examples/agent-triage.json'])
+    expect(validated).toMatchObject({
+      valid: true,
+      stats: { nodes: 2, edges: 1, agents: 1, tier: 'standard' },
+    })
+    const help = await cli(dev, ['--help'])
+    expect(help.stdout).toContain('completion')
+    expect(help.stdout).not.toContain('\x1b[') // off a TTY: no colour
     const version = await cli(dev, ['--version'])
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
     const down = await cli(dev, ['run', 'list', '--server', 'http://127.0.0.1:1'])

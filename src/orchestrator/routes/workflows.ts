@@ -5,6 +5,7 @@ import { strictObject } from '../../model/schema.ts'
 import { AobError, ErrorCode } from '../../errors.ts'
 import type { Kernel } from '../../kernel.ts'
 import { validateWorkflow } from '../../model/validate.ts'
+import { workflowStats } from '../../model/stats.ts'
 import { checkTagName, resolveWorkflow, storeWorkflow } from '../../runs/workflows.ts'
 import { requireRole, type AuthEnv } from '../auth.ts'
 import { intParam, parseBody, readJson } from '../request.ts'
@@ -25,11 +26,9 @@ export function workflowRoutes(kernel: Kernel) {
   const app = new Hono<AuthEnv>()
 
   app.post('/workflows/validate', async (c) => {
-    const { valid, errors, warnings } = validateWorkflow(
-      await readJson(c, { maxDepth, document: true }),
-      config.limits
-    )
-    return c.json({ valid, errors, warnings })
+    const doc = await readJson(c, { maxDepth, document: true })
+    const { valid, errors, warnings } = validateWorkflow(doc, config.limits)
+    return c.json({ valid, errors, warnings, stats: workflowStats(doc) })
   })
 
   app.post('/workflows', requireRole('admin'), async (c) => {
