@@ -1,5 +1,5 @@
 /**
- * `bun run bench [chain10|fanout10|api|http|all|peers|approvals|agent|fanout] [--backend embedded|redis-pg] [--runs N]
+ * `bun run bench [chain10|fanout10|api|http|all|peers|approvals|agent|fanout|cli] [--backend embedded|redis-pg] [--runs N]
  *  [--concurrency C] [--latency-runs N] [--workers W]`
  *
  * Runs N runs of each workload through the real coordinator and workers, C runs in flight,
@@ -43,6 +43,11 @@ const { values, positionals } = parseArgs({
     seconds: { type: 'string' },
   },
 })
+if (positionals.includes('cli')) {
+  const { benchCli } = await import('./cli.ts')
+  await benchCli({ runs: values.runs === '1000' ? 30 : Number(values.runs) })
+  process.exit(0)
+}
 if (positionals.includes('fanout')) {
   const { benchFanout } = await import('./fanout.ts')
   const num = (name: string, dflt: number) => {

@@ -1,9 +1,16 @@
 #!/usr/bin/env bun
 /** The `aob` CLI. Subcommands load lazily. Exit codes: 0 ok, 1 error, 2 usage, 3 run failed, 4 not found. */
 import './no-color.ts'
-import { defineCommand, runCommand, showUsage } from 'citty'
 import { VERSION } from '../src/version.ts'
-import { CliError, EXIT } from './errors.ts'
+
+// `--version` answers before anything else loads.
+if (process.argv.length === 3 && (process.argv[2] === '--version' || process.argv[2] === '-v')) {
+  console.log(VERSION)
+  process.exit(0)
+}
+
+const { defineCommand, runCommand, showUsage } = await import('citty')
+const { CliError, EXIT } = await import('./errors.ts')
 
 const main = defineCommand({
   meta: { name: 'aob', version: VERSION, description: 'aob: agent orchestration backbone' },
@@ -29,10 +36,6 @@ try {
   if (rawArgs.length === 0 || rawArgs.includes('--help') || rawArgs.includes('-h')) {
     await showUsageFor(rawArgs)
     process.exit(rawArgs.length === 0 ? EXIT.usage : EXIT.ok)
-  }
-  if (rawArgs.length === 1 && (rawArgs[0] === '--version' || rawArgs[0] === '-v')) {
-    console.log(VERSION)
-    process.exit(EXIT.ok)
   }
   await runCommand(main, { rawArgs })
   process.exit(EXIT.ok)

@@ -26,14 +26,17 @@ function linearRegExp(pattern: string, flags: string) {
 }
 linearRegExp.code = 'linearRegExp'
 
-const ajv = new Ajv({
-  strict: false,
-  allErrors: false,
-  validateSchema: true,
-  code: { regExp: linearRegExp },
-  // No remote references: a schema is what it says.
-  loadSchema: undefined,
-})
+// Made on first use: loading a workflow validator must not pay for Ajv's setup.
+let ajv: Ajv | undefined
+const compiler = () =>
+  (ajv ??= new Ajv({
+    strict: false,
+    allErrors: false,
+    validateSchema: true,
+    code: { regExp: linearRegExp },
+    // No remote references: a schema is what it says.
+    loadSchema: undefined,
+  }))
 const compiled = new BoundedMap<string, ValidateFunction>(1_000)
 
 /** Problems with the schema itself (too big, too deep, not a valid JSON Schema), or []. */
@@ -68,7 +71,7 @@ export function schemaErrors(schema: unknown, value: unknown): ErrorDetail[] {
 function validatorOf(text: string): ValidateFunction {
   let fn = compiled.get(text)
   if (!fn) {
-    fn = ajv.compile(JSON.parse(text))
+    fn = compiler().compile(JSON.parse(text))
     compiled.set(text, fn)
   }
   return fn
