@@ -35,11 +35,9 @@ export async function benchCli(opts: { runs: number }) {
         stderr: 'ignore',
         env: { PATH: process.env.PATH ?? '', AOB_HOME: dir },
       })
-      const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()])
+      const code = await proc.exited
       if (code !== 0) throw new Error(`${name} exited ${code}`)
       if (i >= 3) times.push(performance.now() - t0)
-      const kib = Number(err.trim().split('\n').at(-1))
-      if (Number.isFinite(kib)) rss = Math.max(rss, kib * 1024)
     }
     times.sort((a, b) => a - b)
     medians[name] = percentile(times, 50)
