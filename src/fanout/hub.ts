@@ -93,6 +93,13 @@ export function createFanout(opts: FanoutOptions): Fanout {
   let runsFeed: (() => void) | undefined
   let closed = false
 
+  // One serialisation per event, whichever clients it goes to (live or replayed).
+  const messages = new WeakMap<RunEvent, string>()
+  const messageOf = (ev: RunEvent) => {
+    let msg = messages.get(ev)
+    if (msg === undefined) messages.set(ev, (msg = JSON.stringify({ type: 'event', event: ev })))
+    return msg
+  }
   const send = (ws: FanoutSocket, msg: string) => {
     ws.send(msg)
     counters.inc('fanout_messages_total')
@@ -145,7 +152,7 @@ export function createFanout(opts: FanoutOptions): Fanout {
         return
       }
       const ev = feed.events[i++]
-      send(ws, JSON.stringify({ type: 'event', event: ev }))
+      send(ws, messageOf(ev))
       cursor = ev.seq
     }
     replays?.set(feed.run, cursor)
@@ -184,7 +191,7 @@ export function createFanout(opts: FanoutOptions): Fanout {
     feed.last = ev.seq
     feed.events.push(ev)
     if (feed.events.length > HISTORY_CAP) feed.events.splice(0, feed.events.length - HISTORY_CAP)
-    publish(feed, JSON.stringify({ type: 'event', event: ev }))
+    publish(feed, messageOf(ev))
     for (const ws of feed.replaying) pump(ws, feed)
     for (const f of feed.followers) f(ev)
   }

@@ -6,6 +6,27 @@ import { cli, E2E_TOKEN, startDev, type DevProcess } from '../helpers/processes.
 const root = join(import.meta.dir, '../..')
 const auth = { authorization: `Bearer ${E2E_TOKEN}`, 'content-type': 'application/json' }
 
+/** POST /runs on a dev process; the response (201 expected by callers that check). */
+async function startRun(url: string, workflow: unknown, input?: unknown) {
+  const res = await fetch(`${url}/api/v1/runs`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({ workflow, input }),
+  })
+  return { status: res.status, body: (await res.json()) as any }
+}
+
+/** The run's view once it succeeded or failed (polled). */
+async function endedRun(url: string, id: string) {
+  let run: any
+  for (let i = 0; i < 200; i++) {
+    run = await (await fetch(`${url}/api/v1/runs/${id}`, { headers: auth })).json()
+    if (['succeeded', 'failed'].includes(run.status)) break
+    await Bun.sleep(25)
+  }
+  return run
+}
+
 describe('aob dev as a process, driven over HTTP and by the CLI', () => {
   let dev: DevProcess
   beforeAll(async () => {
@@ -31,19 +52,9 @@ describe('aob dev as a process, driven over HTTP and by the CLI', () => {
     }
     for (const [name, input] of Object.entries(inputs)) {
       const workflow = await Bun.file(join(root, 'examples', `${name}.json`)).json()
-      const res = await fetch(`${dev.url}/api/v1/runs`, {
-        method: 'POST',
-        headers: auth,
-        body: JSON.stringify({ workflow, input }),
-      })
+      const res = await startRun(dev.url, workflow, input)
       expect(res.status).toBe(201)
-      const { run_id } = (await res.json()) as any
-      let run: any
-      for (let i = 0; i < 200; i++) {
-        run = await (await fetch(`${dev.url}/api/v1/runs/${run_id}`, { headers: auth })).json()
-        if (['succeeded', 'failed'].includes(run.status)) break
-        await Bun.sleep(25)
-      }
+      const run = await endedRun(dev.url, res.body.run_id)
       expect({ name, status: run.status }).toEqual({ name, status: 'succeeded' })
     }
   })
@@ -51,12 +62,7 @@ describe('aob dev as a process, driven over HTTP and by the CLI', () => {
   test('the fanout WebSocket is on the same port: a run followed over /ws from seq 0 to its end', async () => {
     const { wsConnect, seqsOf } = await import('../helpers/ws-client.ts')
     const workflow = await Bun.file(join(root, 'examples/chain.json')).json()
-    const res = await fetch(`${dev.url}/api/v1/runs`, {
-      method: 'POST',
-      headers: auth,
-      body: JSON.stringify({ workflow, input: { name: 'ws' } }),
-    })
-    const { run_id } = (await res.json()) as any
+    const { run_id } = (await startRun(dev.url, workflow, { name: 'ws' })).body
     const c = await wsConnect(
       `${dev.url.replace('http', 'ws')}/ws?token=${E2E_TOKEN}&run=${run_id}`
     )
@@ -68,15 +74,7 @@ describe('aob dev as a process, driven over HTTP and by the CLI', () => {
 
   test('aob logs stream: filters, --after, exit 3 for a failed run, 4 for an unknown one; SSE when there is no WebSocket', async () => {
     const start = async (workflow: unknown, input: unknown = {}) =>
-      (
-        (await (
-          await fetch(`${dev.url}/api/v1/runs`, {
-            method: 'POST',
-            headers: auth,
-            body: JSON.stringify({ workflow, input }),
-          })
-        ).json()) as any
-      ).run_id as string
+      (await startRun(dev.url, workflow, input)).body.run_id as string
     const chain = await Bun.file(join(root, 'examples/chain.json')).json()
     const ok = await start(chain, { name: 'logs' })
     const byNode = await cli(dev, ['logs', 'stream', ok, '--node', 'shout', '--output', 'json'])
@@ -189,13 +187,7 @@ describe('aob dev as a process, driven over HTTP and by the CLI', () => {
 
   test('an SSE stream stays open through more than 10 s of silence', async () => {
     const workflow = { name: 'quiet', nodes: [{ id: 's', type: 'sleep', config: { ms: 11_000 } }] }
-    const created = (await (
-      await fetch(`${dev.url}/api/v1/runs`, {
-        method: 'POST',
-        headers: auth,
-        body: JSON.stringify({ workflow }),
-      })
-    ).json()) as any
+    const created = (await startRun(dev.url, workflow)).body
     const res = await fetch(`${dev.url}/api/v1/runs/${created.run_id}/events/stream`, {
       headers: auth,
     })
@@ -249,13 +241,7 @@ describe('aob dev with a state file', () => {
       ],
       edges: [{ from: 's', to: 'n' }],
     }
-    const created = (await (
-      await fetch(`${first.url}/api/v1/runs`, {
-        method: 'POST',
-        headers: auth,
-        body: JSON.stringify({ workflow }),
-      })
-    ).json()) as any
+    const created = (await startRun(first.url, workflow)).body
     await Bun.sleep(200)
     await first.stop('SIGKILL')
     const second = await startDev({ args: [], env: { AOB_DATA: 'state/aob.db' }, home: first.home })
@@ -295,21 +281,8 @@ describe('aob dev runs http nodes through the SSRF guard', () => {
           { id: 'meta', type: 'http', config: { url: 'http://169.254.169.254/x' } },
         ],
       }
-      const created = (await (
-        await fetch(`${dev.url}/api/v1/runs`, {
-          method: 'POST',
-          headers: auth,
-          body: JSON.stringify({ workflow }),
-        })
-      ).json()) as any
-      let run: any
-      for (let i = 0; i < 200; i++) {
-        run = await (
-          await fetch(`${dev.url}/api/v1/runs/${created.run_id}`, { headers: auth })
-        ).json()
-        if (['succeeded', 'failed'].includes(run.status)) break
-        await Bun.sleep(25)
-      }
+      const created = (await startRun(dev.url, workflow)).body
+      const run = await endedRun(dev.url, created.run_id)
       expect(run.nodes.local.output.body).toEqual({
         path: '/ping',
         key: `${created.run_id}:local:1`,

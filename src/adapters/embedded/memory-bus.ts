@@ -39,11 +39,11 @@ export function createMemoryBus(): Bus {
   const timers = new Set<ReturnType<typeof setTimeout>>()
   let closed = false
   let fresh = true
-  const notifyNow = (channel: string, payload: unknown) => {
+  /** Delivers a JSON text to the channel's listeners, each its own copy (as over Redis). */
+  const notifyText = (channel: string, text: string) => {
     const listeners = channels.get(channel)
     if (!listeners) return
-    const body = JSON.stringify(payload)
-    for (const l of listeners) l(JSON.parse(body))
+    for (const l of listeners) l(JSON.parse(text))
   }
   // Runs' bounded event histories (the fanout replays from them), the least recent run first.
   const histories = new BoundedMap<string, Map<number, string>>(10_000)
@@ -157,7 +157,7 @@ export function createMemoryBus(): Bus {
       }
     },
     async notify(channel, payload) {
-      notifyNow(channel, payload)
+      if (channels.has(channel)) notifyText(channel, JSON.stringify(payload))
     },
     async subscribe(channel, listener) {
       let set = channels.get(channel)
@@ -181,11 +181,11 @@ export function createMemoryBus(): Bus {
         const seqs = [...h.keys()].sort((a, b) => a - b)
         for (const s of seqs.slice(0, h.size - o.cap)) h.delete(s)
       }
-      notifyNow(
-        notify.channel,
-        entries.map((e) => JSON.parse(e.body))
-      )
-      if (notify.extra) notifyNow(notify.extra.channel, notify.extra.payload)
+      // The entries' texts are the payload: nothing is serialised again.
+      if (channels.has(notify.channel))
+        notifyText(notify.channel, `[${entries.map((e) => e.body).join(',')}]`)
+      if (notify.extra && channels.has(notify.extra.channel))
+        notifyText(notify.extra.channel, JSON.stringify(notify.extra.payload))
     },
     async history(runId, afterSeq, limit) {
       const h = histories.get(runId)
