@@ -9,7 +9,7 @@ if (process.argv.length === 3 && (process.argv[2] === '--version' || process.arg
   process.exit(0)
 }
 
-const { defineCommand, runCommand, showUsage } = await import('citty')
+const { defineCommand, renderUsage, runCommand } = await import('citty')
 const { CliError, EXIT } = await import('./errors.ts')
 
 const main = defineCommand({
@@ -34,7 +34,7 @@ const main = defineCommand({
 const rawArgs = process.argv.slice(2)
 try {
   if (rawArgs.length === 0 || rawArgs.includes('--help') || rawArgs.includes('-h')) {
-    await showUsageFor(rawArgs)
+    console.log(await usageOf(rawArgs))
     process.exit(rawArgs.length === 0 ? EXIT.usage : EXIT.ok)
   }
   await runCommand(main, { rawArgs })
@@ -46,18 +46,19 @@ try {
     )
     if (json && e.body) console.error(JSON.stringify(e.body))
     else if (e.message) console.error(`error: ${e.message}`)
+    if (e.exitCode === EXIT.usage && !json) console.error(`\n${await usageOf(rawArgs)}`)
     process.exit(e.exitCode)
   }
   if ((e as Error).name === 'CLIError') {
-    await showUsageFor(rawArgs)
-    console.error(`error: ${(e as Error).message}`)
+    console.error(`error: ${(e as Error).message}\n\n${await usageOf(rawArgs)}`)
     process.exit(EXIT.usage)
   }
   console.error(`error: ${(e as Error).message ?? e}`)
   process.exit(EXIT.error)
 }
 
-async function showUsageFor(args: string[]) {
+/** The usage of the deepest command `args` name (citty renders it from the command's definition). */
+async function usageOf(args: string[]): Promise<string> {
   let cmd: any = main
   let parent: any
   for (const a of args) {
@@ -68,5 +69,5 @@ async function showUsageFor(args: string[]) {
     parent = cmd
     cmd = typeof next === 'function' ? await next() : next
   }
-  await showUsage(cmd, parent)
+  return renderUsage(cmd, parent)
 }

@@ -74,7 +74,7 @@ export const approve = defineCommand({
     const mode = outputMode(args)
     if (args.decision !== 'approve' && args.decision !== 'reject')
       throw new CliError(
-        `the decision must be approve or reject, got "${args.decision}"\nusage: aob approve <approval_id> approve|reject [--reason TEXT] [--data JSON]`,
+        `the decision must be approve or reject, got "${args.decision}"`,
         EXIT.usage
       )
     const body: Record<string, unknown> = { decision: args.decision }

@@ -66,10 +66,7 @@ export default defineCommand({
     const scripts: Record<string, () => string> = { bash, zsh, fish }
     const make = scripts[args.shell]
     if (!make)
-      throw new CliError(
-        `the shell must be bash, zsh or fish, got "${args.shell}"\nusage: aob completion bash|zsh|fish`,
-        EXIT.usage
-      )
+      throw new CliError(`the shell must be bash, zsh or fish, got "${args.shell}"`, EXIT.usage)
     process.stdout.write(make())
   },
 })

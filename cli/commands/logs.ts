@@ -27,13 +27,11 @@ const stream = defineCommand({
   },
   async run({ args }) {
     const mode = outputMode(args)
-    const usage =
-      'usage: aob logs stream <run_id> [--node ID] [--filter errors|approvals|agent] [--after SEQ]'
-    if (args.filter !== undefined && !(args.filter in FILTERS))
-      throw new CliError(`--filter must be errors, approvals or agent\n${usage}`, EXIT.usage)
+    if (args.filter !== undefined && !Object.hasOwn(FILTERS, args.filter))
+      throw new CliError('--filter must be errors, approvals or agent', EXIT.usage)
     const after = Number(args.after)
     if (!Number.isSafeInteger(after) || after < 0)
-      throw new CliError(`--after must be a seq (an integer ≥ 0)\n${usage}`, EXIT.usage)
+      throw new CliError('--after must be a seq (an integer ≥ 0)', EXIT.usage)
     const keep = (ev: RunEvent) =>
       TERMINAL.has(ev.type) ||
       ((!args.node || ev.node_id === args.node) && (!args.filter || FILTERS[args.filter](ev)))

@@ -2,7 +2,7 @@ import { expect, test } from 'bun:test'
 import { copyFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { E2E_TOKEN, startDev } from '../helpers/processes.ts'
+import { cli, E2E_TOKEN, startDev } from '../helpers/processes.ts'
 
 const root = join(import.meta.dir, '../..')
 
@@ -37,11 +37,43 @@ test('the compiled aob runs `aob dev` from an empty directory (no node_modules, 
       await Bun.sleep(50)
     }
     expect(run.output).toEqual({ shout: { text: 'HELLO BIN!' } })
-    const validate = Bun.spawnSync(
-      [join(dir, 'aob'), 'workflow', 'validate', join(root, 'examples/loop.json')],
-      { cwd: dir }
+    // The CLI commands from the copied binary, with the token `aob dev` saved.
+    const aob = (args: string[]) => cli(dev, args, dir, [join(dir, 'aob')])
+    expect((await aob(['--version'])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
+    const valid = await aob(['workflow', 'validate', join(root, 'examples/loop.json')])
+    expect(valid.code).toBe(0)
+    await Bun.write(
+      join(dir, 'bad.json'),
+      JSON.stringify({ name: 'bad', nodes: [{ id: 'a', type: 'transform', config: {} }] })
     )
-    expect(validate.exitCode).toBe(0)
+    const invalid = await aob(['workflow', 'validate', 'bad.json', '--output', 'json'])
+    expect(invalid.code).toBe(1)
+    expect(JSON.parse(invalid.stdout).errors[0].path).toStartWith('/nodes/0')
+    await Bun.write(join(dir, 'input.json'), '{"name":"file"}')
+    const started = await aob([
+      'run',
+      'start',
+      join(root, 'examples/chain.json'),
+      '--input',
+      '@input.json',
+      '-f',
+      '--output',
+      'json',
+    ])
+    expect(started.code).toBe(0)
+    const lines = started.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    expect(lines.at(-1)).toMatchObject({ type: 'run_completed' })
+    const status = await aob(['run', 'status', lines[0].run_id, '--output', 'json'])
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      status: 'succeeded',
+      output: { shout: { text: 'HELLO FILE!' } },
+    })
+    const unknown = await aob(['run', 'status', 'run_nope'])
+    expect(unknown.code).toBe(4)
+    expect(unknown.stderr).toStartWith('error: ')
   } finally {
     await dev.stop()
   }

@@ -174,7 +174,17 @@ describe('aob commands against aob dev', () => {
       expect(res.code).toBe(0)
       expect(res.stdout).toContain('workflow')
     }
-    expect((await cli(dev, ['completion', 'tcsh'])).code).toBe(2)
+    const tcsh = await cli(dev, ['completion', 'tcsh'])
+    expect(tcsh.code).toBe(2)
+    expect(tcsh.stderr).toContain('error: the shell must be bash, zsh or fish, got "tcsh"')
+    expect(tcsh.stderr).toContain('USAGE aob completion') // the command's usage follows
+    const badInput = await cli(dev, ['run', 'start', 'examples/chain.json', '--input', '{nope'])
+    expect(badInput.code).toBe(2)
+    expect(badInput.stderr).toMatch(/^error: .*--input/)
+    expect(badInput.stderr).toContain('USAGE run start')
+    const missing = await cli(dev, ['tag', 'move', 'only-a-name'])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain('USAGE tag move')
     const validated = await json(['workflow', 'validate', 'examples/agent-triage.json'])
     expect(validated).toMatchObject({
       valid: true,

@@ -63,9 +63,11 @@ export async function startDev(
 export async function cli(
   dev: Pick<DevProcess, 'home'>,
   args: string[],
-  cwd = join(import.meta.dir, '../..')
+  cwd = join(import.meta.dir, '../..'),
+  /** The command that is `aob` (default: the CLI from source). */
+  aob = ['bun', join(import.meta.dir, '../../cli/main.ts')]
 ) {
-  const proc = Bun.spawn(['bun', join(import.meta.dir, '../../cli/main.ts'), ...args], {
+  const proc = Bun.spawn([...aob, ...args], {
     cwd,
     env: { ...process.env, AOB_HOME: dev.home, AOB_TOKEN: '', AOB_SERVER: '' },
     stdout: 'pipe',
