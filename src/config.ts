@@ -5,7 +5,9 @@
  * @module
  */
 import { DEFAULT_LIMITS, type Limits } from './model/workflow.ts'
+import type { Tier } from './model/stats.ts'
 import { parseAllowList } from './net/addresses.ts'
+import { DEFAULT_RATE_LIMITS, parseRateLimits, type RateRule } from './rate-limit.ts'
 
 export const ENV = {
   databaseUrl: 'AOB_DATABASE_URL',
@@ -36,6 +38,7 @@ export const ENV = {
   agentAttempts: 'AOB_AGENT_MODEL_ATTEMPTS',
   agentTimeoutMs: 'AOB_AGENT_MODEL_TIMEOUT_MS',
   fanoutBufferBytes: 'AOB_FANOUT_BUFFER_BYTES',
+  rateLimits: 'AOB_RATE_LIMITS',
 } as const
 
 export const ROLES = ['admin', 'operator', 'viewer'] as const
@@ -87,6 +90,8 @@ export interface Config {
   agent: AgentConfig
   /** A WebSocket client whose unsent bytes pass this is dropped (1013). */
   fanoutBufferBytes: number
+  /** Run creation budgets per principal and tier (SPEC §4); null: off. */
+  rateLimits: Map<Tier, RateRule> | null
 }
 
 /** The agent worker's model server and bounds (SPEC §7, §9). */
@@ -148,6 +153,7 @@ export function parseConfig(
     visibilityMs: intVar(env, ENV.visibilityMs, 30_000, 100, 3_600_000),
     concurrency: intVar(env, ENV.concurrency, 64, 1, 10_000),
     fanoutBufferBytes: intVar(env, ENV.fanoutBufferBytes, 1024 * 1024, 1024, 256 * 1024 * 1024),
+    rateLimits: rateLimitsVar(env),
     agent: {
       baseUrl: httpUrl(env, ENV.openaiBaseUrl, 'https://api.openai.com/v1'),
       apiKey: nonEmpty(env[ENV.openaiApiKey]) ?? 'not-set',
@@ -275,4 +281,15 @@ function httpUrl(env: Record<string, string | undefined>, name: string, dflt: st
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new ConfigError(`${name}="${raw}" must be an http(s) URL`)
   return raw.replace(/\/+$/, '')
+}
+
+function rateLimitsVar(env: Record<string, string | undefined>): Map<Tier, RateRule> | null {
+  const raw = nonEmpty(env[ENV.rateLimits]) ?? DEFAULT_RATE_LIMITS
+  try {
+    return parseRateLimits(raw)
+  } catch (e) {
+    throw new ConfigError(
+      `${ENV.rateLimits}="${raw}": ${(e as Error).message} (e.g. ${DEFAULT_RATE_LIMITS}, or off)`
+    )
+  }
 }

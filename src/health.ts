@@ -1,15 +1,17 @@
 /**
- * A small /health endpoint for services that serve no API (coordinator, workers), so
- * orchestrators like compose can gate start order on them.
+ * `/health` and `/metrics` (Prometheus text, open: this port is for operators) of services that
+ * serve no API (coordinator, workers), so compose can gate start order on them and Prometheus
+ * can scrape them (SPEC §8, `AOB_HEALTH_PORT`).
  * @module
  */
 import type { Bus } from './ports/bus.ts'
 import type { Store } from './ports/store.ts'
+import { metricsResponse, withProcessMetrics, type Metrics } from './metrics.ts'
 import { VERSION } from './version.ts'
 import type { Service } from './worker/consumer.ts'
 
 export function startHealthServer(
-  deps: { bus: Bus; store?: Store },
+  deps: { bus: Bus; store?: Store; metrics: Metrics },
   opts: { host: string; port: number; service: string }
 ): Service {
   const started = Date.now()
@@ -17,9 +19,11 @@ export function startHealthServer(
     hostname: opts.host,
     port: opts.port,
     async fetch(req) {
-      if (new URL(req.url).pathname !== '/health')
+      const path = new URL(req.url).pathname
+      if (path === '/metrics') return metricsResponse(withProcessMetrics(deps.metrics))
+      if (path !== '/health')
         return Response.json(
-          { error: { code: 'NOT_FOUND', message: 'only /health here', details: [] } },
+          { error: { code: 'NOT_FOUND', message: 'only /health and /metrics here', details: [] } },
           { status: 404 }
         )
       const check = (fn?: () => Promise<void>) =>

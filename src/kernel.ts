@@ -11,10 +11,10 @@ import { createPostgresStore } from './adapters/postgres/postgres-store.ts'
 import { createRedisBus } from './adapters/redis/redis-bus.ts'
 import type { Config } from './config.ts'
 import { createLogger, type Logger } from './log.ts'
+import { createMetrics, type Metrics } from './metrics.ts'
 import type { Bus } from './ports/bus.ts'
 import type { Store, StoredWorkflow } from './ports/store.ts'
 import { BoundedMap } from './bounded-map.ts'
-import { Counters } from './counters.ts'
 import type { RunState } from './engine/state.ts'
 import type { Ir } from './model/ir.ts'
 import type { Workflow } from './model/workflow.ts'
@@ -30,6 +30,8 @@ export interface Kernel {
   readonly bus: Bus
   /** The bus in domain verbs. */
   readonly lanes: Lanes
+  /** What this process counts (Prometheus, served on /metrics). */
+  readonly metrics: Metrics
   /** What this process remembers between transitions (one instance per kernel). */
   readonly state: KernelState
   /** Closes the adapters in reverse order of creation. */
@@ -45,8 +47,6 @@ export interface KernelState {
   readonly runnable: BoundedMap<string, { workflow: Workflow; ir: Ir }>
   /** Serialises this process's transitions of one run. */
   readonly runLock: <T>(runId: string, fn: () => Promise<T>) => Promise<T>
-  /** What this process counted (hitl_approvals_total, …). */
-  readonly counters: Counters
 }
 
 const RUN_CACHE_LIMIT = 10_000
@@ -58,7 +58,6 @@ export function createKernelState(): KernelState {
     workflows: new BoundedMap(WORKFLOW_CACHE_LIMIT),
     runnable: new BoundedMap(WORKFLOW_CACHE_LIMIT),
     runLock: createKeyedMutex(),
-    counters: new Counters(),
   }
 }
 
@@ -104,6 +103,7 @@ function assemble(config: Config, log: Logger, store: Store, bus: Bus): Kernel {
     store: withCas(store),
     bus,
     lanes: createLanes(bus, log),
+    metrics: createMetrics(),
     state: createKernelState(),
     async close() {
       if (closed) return
@@ -120,6 +120,7 @@ export interface BusKernel {
   readonly log: Logger
   readonly bus: Bus
   readonly lanes: Lanes
+  readonly metrics: Metrics
   close(): Promise<void>
 }
 
@@ -129,5 +130,12 @@ export function createBusKernel(
 ): BusKernel {
   if (!config.redisUrl) throw new Error(`[aob] [kernel] a worker process needs ${'AOB_REDIS_URL'}`)
   const bus = createRedisBus(config.redisUrl, { prefix: config.redisPrefix, log })
-  return { config, log, bus, lanes: createLanes(bus, log), close: () => bus.close() }
+  return {
+    config,
+    log,
+    bus,
+    lanes: createLanes(bus, log),
+    metrics: createMetrics(),
+    close: () => bus.close(),
+  }
 }

@@ -103,7 +103,9 @@ export async function startCoordinator(
     topic: TOPICS.completions,
     schema: CompletionSchema,
     async process({ msg: raw, deliveries }) {
+      const started = performance.now()
       const msg = boundedSignal(raw, kernel.config.limits.maxJsonDepth)
+      kernel.metrics.completions.inc({ outcome: msg.outcome.kind })
       try {
         const {
           value: applied,
@@ -118,9 +120,13 @@ export async function startCoordinator(
           // the run's running nodes again; only each one's current epoch can complete.
           await redispatchRunning(kernel, state)
         }
+        kernel.metrics.routingDuration.observe((performance.now() - started) / 1000)
       } catch (e) {
         if (e instanceof AobError && e.code === ErrorCode.RunNotFound) {
-          log.warn({ run_id: msg.run_id }, 'completion for an unknown run dropped')
+          log.warn(
+            { run_id: msg.run_id, node_id: msg.node_id, trace_id: msg.trace_id },
+            'completion for an unknown run dropped'
+          )
           return
         }
         throw e

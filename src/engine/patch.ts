@@ -105,6 +105,8 @@ export async function patchRun(
     policy?: 'auto' | 'approve'
     tainted?: boolean
     requestId?: string
+    /** Called with the documents before and after, once the patch is known to apply (rate limits). */
+    admit?: (before: Workflow, after: Workflow) => Promise<void>
   } = {}
 ): Promise<PatchRecord> {
   if (isTerminalRun(d.run.status))
@@ -133,6 +135,7 @@ export async function patchRun(
       'the patch changes nodes that have started',
       details
     )
+  await opts.admit?.(d.run.document, next)
 
   const now = d.now()
   const record: PatchRecord = opts.forceApply ?? {

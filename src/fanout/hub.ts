@@ -12,7 +12,7 @@
  * @module
  */
 import type { Server, ServerWebSocket } from 'bun'
-import { Counters } from '../counters.ts'
+import { createMetrics, type Metrics } from '../metrics.ts'
 import type { RunEvent } from '../engine/state.ts'
 import { isRunId } from '../ids.ts'
 import type { Logger } from '../log.ts'
@@ -39,7 +39,7 @@ export interface FanoutOptions {
   authenticate(token: string): Principal | null
   /** A client whose unsent bytes pass this is closed (1013). */
   bufferBytes: number
-  counters?: Counters
+  metrics?: Metrics
   /** How long out-of-order events wait for the missing ones before a gap is declared. */
   reorderMs?: number
   /** How often send buffers are checked. */
@@ -53,12 +53,11 @@ export interface Fanout {
   /** A run's events after `after` and then live, in order (for SSE); null for an unknown run. */
   follow(run: string, after: number, signal: AbortSignal): AsyncGenerator<RunEvent> | null
   connections(): number
-  counters: Counters
+  metrics: Metrics
   stop(): Promise<void>
 }
 
 const RUNS_TOPIC = 'runs'
-const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]
 const topicOf = (run: string) => `run:${run}`
 /** A feed nobody follows is dropped after this long. */
 const IDLE_FEED_MS = 30_000
@@ -85,7 +84,7 @@ interface Feed {
 
 export function createFanout(opts: FanoutOptions): Fanout {
   const { bus, log } = opts
-  const counters = opts.counters ?? new Counters()
+  const metrics = opts.metrics ?? createMetrics()
   const reorderMs = opts.reorderMs ?? 500
   const feeds = new Map<string, Promise<Feed>>()
   const sockets = new Set<FanoutSocket>()
@@ -102,12 +101,12 @@ export function createFanout(opts: FanoutOptions): Fanout {
   }
   const send = (ws: FanoutSocket, msg: string) => {
     ws.send(msg)
-    counters.inc('fanout_messages_total')
+    metrics.fanoutMessages.inc()
   }
   const publish = (feed: Feed, msg: string) => {
     if (feed.sockets.size) {
       server?.publish(topicOf(feed.run), msg)
-      counters.inc('fanout_messages_total', {}, feed.sockets.size)
+      metrics.fanoutMessages.inc(feed.sockets.size)
     }
   }
   // A client whose buffer stays over the limit for two sweeps does not read: it goes (1013).
@@ -120,7 +119,7 @@ export function createFanout(opts: FanoutOptions): Fanout {
       }
       ws.data.overLimit = (ws.data.overLimit ?? 0) + 1
       if (ws.data.overLimit < 2) continue
-      counters.inc('websocket_dropped_total')
+      metrics.websocketDropped.inc()
       ws.close(1013, 'too slow: the send buffer is full; reconnect with your last seq')
     }
   }, opts.sweepMs ?? 250)
@@ -183,11 +182,7 @@ export function createFanout(opts: FanoutOptions): Fanout {
   }
   const deliver = (feed: Feed, ev: RunEvent) => {
     // Commit (the event's ts) to send, in seconds: what a watcher waits.
-    counters.observe(
-      'fanout_publish_to_send_seconds',
-      Math.max(0, Date.now() - Date.parse(ev.ts)) / 1000,
-      LATENCY_BUCKETS
-    )
+    metrics.publishToSend.observe(Math.max(0, Date.now() - Date.parse(ev.ts)) / 1000)
     feed.last = ev.seq
     feed.events.push(ev)
     if (feed.events.length > HISTORY_CAP) feed.events.splice(0, feed.events.length - HISTORY_CAP)
@@ -339,7 +334,7 @@ export function createFanout(opts: FanoutOptions): Fanout {
   }
 
   return {
-    counters,
+    metrics,
     connections: () => sockets.size,
     upgrade(req, s) {
       server = s
@@ -375,7 +370,7 @@ export function createFanout(opts: FanoutOptions): Fanout {
       sendPings: true,
       open(ws) {
         sockets.add(ws)
-        counters.set('websocket_connections', sockets.size)
+        metrics.websocketConnections.set(sockets.size)
         if (ws.data.initial) {
           const { run, after } = ws.data.initial
           subscribe(ws, run, Number.isFinite(after) ? after : 0).catch((e) =>
@@ -416,7 +411,7 @@ export function createFanout(opts: FanoutOptions): Fanout {
       },
       close(ws) {
         sockets.delete(ws)
-        counters.set('websocket_connections', sockets.size)
+        metrics.websocketConnections.set(sockets.size)
         for (const run of ws.data.runs)
           feeds.get(run)?.then((feed) => {
             feed.sockets.delete(ws)

@@ -11,6 +11,7 @@ import type { Logger } from '../log.ts'
 import { bearerToken, createAuthenticator } from '../orchestrator/auth.ts'
 import type { HttpService } from '../orchestrator/start.ts'
 import type { Bus } from '../ports/bus.ts'
+import { metricsResponse, type Metrics } from '../metrics.ts'
 import { VERSION } from '../version.ts'
 import { createFanout, type ClientData, type Fanout } from './hub.ts'
 
@@ -18,6 +19,7 @@ export interface FanoutDeps {
   bus: Bus
   log: Logger
   config: Config
+  metrics?: Metrics
 }
 
 export function fanoutFor(deps: FanoutDeps): Fanout {
@@ -26,6 +28,7 @@ export function fanoutFor(deps: FanoutDeps): Fanout {
     log: deps.log.child({ svc: 'fanout' }),
     authenticate: createAuthenticator(deps.config.tokens),
     bufferBytes: deps.config.fanoutBufferBytes,
+    metrics: deps.metrics,
   })
 }
 
@@ -76,10 +79,7 @@ export function startFanoutServer(
           'UNAUTHORIZED',
           'a valid token is needed (Authorization: Bearer, or ?token=)'
         )
-      if (url.pathname === '/metrics')
-        return new Response(metricsText(fanout), {
-          headers: { 'content-type': 'text/plain; version=0.0.4' },
-        })
+      if (url.pathname === '/metrics') return metricsResponse(fanout.metrics)
       const m = /^\/api\/v1\/runs\/([^/]+)\/events\/stream$/.exec(url.pathname)
       if (m) {
         const raw = req.headers.get('last-event-id') ?? url.searchParams.get('after') ?? '0'
@@ -140,11 +140,4 @@ function sse(fanout: Fanout, run: string, after: number, keepAliveMs: number, si
   return new Response(stream, {
     headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' },
   })
-}
-
-/** The fanout's counters as Prometheus text (the metrics issue brings the full registry). */
-export function metricsText(fanout: Fanout): string {
-  const lines: string[] = []
-  for (const [key, value] of fanout.counters.snapshot()) lines.push(`${key} ${value}`)
-  return `${lines.join('\n')}\n`
 }

@@ -3,10 +3,12 @@
  * `app.request()` in tests.
  * @module
  */
-import { Hono } from 'hono'
+import { Hono, type MiddlewareHandler } from 'hono'
+import { routePath } from 'hono/route'
 import { bodyLimit } from 'hono/body-limit'
 import { ErrorCode } from '../errors.ts'
 import type { Kernel } from '../kernel.ts'
+import { metricsResponse, withProcessMetrics, type Metrics } from '../metrics.ts'
 import { VERSION } from '../version.ts'
 import { bearerAuth, type AuthEnv } from './auth.ts'
 import { errorBody, handleError } from './http-errors.ts'
@@ -28,6 +30,7 @@ export function createApp(kernel: Kernel, opts: AppOptions = {}) {
   app.notFound((c) =>
     c.json(errorBody(ErrorCode.NotFound, `no route ${c.req.method} ${c.req.path}`), 404)
   )
+  app.use(countRequests(kernel.metrics))
 
   app.get('/health', async (c) => {
     const check = async (fn: () => Promise<void>) =>
@@ -57,6 +60,11 @@ export function createApp(kernel: Kernel, opts: AppOptions = {}) {
     )
   })
 
+  // Prometheus text of this process; any role's token (SPEC §8).
+  app.get('/metrics', bearerAuth(kernel.config.tokens), () =>
+    metricsResponse(withProcessMetrics(kernel.metrics))
+  )
+
   const api = new Hono<AuthEnv>()
   api.use(bearerAuth(kernel.config.tokens))
   api.use(
@@ -79,4 +87,17 @@ export function createApp(kernel: Kernel, opts: AppOptions = {}) {
   api.route('/', eventRoutes(kernel, { keepAliveMs: opts.keepAliveMs ?? 5_000 }))
   app.route('/api/v1', api)
   return app
+}
+
+/** `api_requests_total` and `api_request_duration_seconds` by the route's pattern (never its ids). */
+function countRequests(metrics: Metrics): MiddlewareHandler {
+  return async (c, next) => {
+    const started = performance.now()
+    await next()
+    const pattern = routePath(c, -1)
+    const route = pattern === '/*' || pattern === '*' ? 'unmatched' : pattern
+    const method = c.req.method
+    metrics.apiRequests.inc({ method, route, status: String(c.res.status) })
+    metrics.apiDuration.observe({ method, route }, (performance.now() - started) / 1000)
+  }
 }

@@ -49,6 +49,7 @@ export function runView(
     ir_version: run.ir_version,
     last_seq: run.last_seq,
     idempotency_key: run.idempotency_key,
+    trace_id: run.trace_id,
     nodes,
     approvals: approvals.map(approvalView),
     usage: runUsage(Object.values(state.nodes)),

@@ -5,6 +5,8 @@
  * The embedded adapter keeps queues in memory; the distributed one uses Redis Streams.
  * @module
  */
+import type { Admission, GcraRule } from '../rate-limit.ts'
+
 export interface Delivery<T = unknown> {
   id: string
   msg: T
@@ -79,6 +81,11 @@ export interface Bus {
    */
   putState(runId: string, key: string, value: string, ttlMs: number): Promise<void>
   getState(runId: string, key: string): Promise<string | null>
+  /**
+   * One GCRA step of the rate-limit budget `key` (src/rate-limit.ts): admits a request or says
+   * when one fits. Atomic, and shared by every process on this bus.
+   */
+  admit(key: string, rule: GcraRule): Promise<Admission>
   ping(): Promise<void>
   close(): Promise<void>
 }

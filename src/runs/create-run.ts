@@ -17,7 +17,7 @@ import { newRunId, newTraceId } from '../ids.ts'
 import type { Kernel } from '../kernel.ts'
 import { compileWorkflow, type Ir } from '../model/ir.ts'
 import type { Workflow } from '../model/workflow.ts'
-import { announce, clearPending } from './transact.ts'
+import { announce, clearPending, count } from './transact.ts'
 import { dict } from '../model/dict.ts'
 
 export interface CreateRunOptions {
@@ -29,11 +29,13 @@ export interface CreateRunOptions {
   idempotencyKey?: string
   /** The principal creating the run. */
   createdBy?: string
+  /** The W3C trace the run belongs to (from the request's `traceparent`); else a new one. */
+  traceId?: string
   replay?: { of: RunState; from?: string }
 }
 
 export async function createRun(
-  kernel: Pick<Kernel, 'store' | 'lanes' | 'log' | 'state'>,
+  kernel: Pick<Kernel, 'store' | 'lanes' | 'log' | 'state' | 'metrics'>,
   opts: CreateRunOptions
 ): Promise<{ run: RunRecord; created: boolean }> {
   const now = new Date().toISOString()
@@ -55,7 +57,7 @@ export async function createRun(
     idempotency_key: opts.idempotencyKey ?? null,
     replay_of: opts.replay ? opts.replay.of.run.id : null,
     created_by: opts.createdBy ?? null,
-    trace_id: newTraceId(),
+    trace_id: opts.traceId ?? newTraceId(),
     created_at: now,
     updated_at: now,
     finished_at: null,
@@ -74,6 +76,12 @@ export async function createRun(
     // needs no read; a stale entry is refused by the version check like any other.
     const state = nextRunState({ run, nodes }, first, res.events.length)
     if (!isTerminalRun(state.run.status)) kernel.state.runs.set(res.run.id, state)
+    kernel.metrics.runs.inc({ status: 'created' })
+    kernel.log.info(
+      { run_id: run.id, trace_id: run.trace_id, workflow_id: run.workflow_id },
+      'run created'
+    )
+    count(kernel, { run, nodes }, first, res.events)
     await announce(kernel, res.run.id, first.tasks, res.events)
     if (first.dispatchPending) clearPending(kernel, res.run.id)
   }

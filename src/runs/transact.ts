@@ -16,15 +16,17 @@ import {
   nextRunState,
   type RunEvent,
   type RunState,
+  type Transition,
 } from '../engine/state.ts'
 import { AobError, ErrorCode } from '../errors.ts'
 import type { RunId } from '../ids.ts'
 import type { Kernel } from '../kernel.ts'
+import { own } from '../model/dict.ts'
 import type { Task } from '../model/messages.ts'
 
 const MAX_ATTEMPTS = 20
 
-export type TransactKernel = Pick<Kernel, 'store' | 'lanes' | 'state' | 'log'>
+export type TransactKernel = Pick<Kernel, 'store' | 'lanes' | 'state' | 'log' | 'metrics'>
 
 export interface TransactResult<T> {
   value: T
@@ -72,7 +74,7 @@ export async function transact<T>(
       try {
         const events = await kernel.store.commitTransition(state.run, t)
         remember(kernel, nextRunState(state, t, events.length))
-        count(kernel, events)
+        count(kernel, state, t, events)
         await announce(kernel, runId, t.tasks, events)
         if (t.dispatchPending) clearPending(kernel, runId)
         return { value, events, state }
@@ -116,21 +118,41 @@ export function clearPending(kernel: Pick<Kernel, 'store' | 'log'>, runId: RunId
 
 // --- internal ---
 
-function count(kernel: TransactKernel, events: RunEvent[]): void {
-  const { counters } = kernel.state
+/** The metrics a committed transition moves (SPEC §8): approvals, agent calls, ended nodes and runs. */
+export function count(
+  kernel: Pick<Kernel, 'metrics' | 'log'>,
+  before: RunState,
+  t: Transition,
+  events: RunEvent[]
+): void {
+  const { metrics } = kernel
   for (const e of events) {
-    if (e.type === 'approval_decided')
-      counters.inc('hitl_approvals_total', { decision: String(e.data.status) })
+    if (e.type === 'approval_decided') metrics.approvals.inc({ decision: String(e.data.status) })
     else if (e.type === 'agent_turn') {
-      counters.inc('agent_decisions_total')
+      metrics.agentDecisions.inc()
       const usage = (e.data.usage ?? {}) as Record<string, unknown>
       for (const kind of ['prompt', 'completion', 'cached'] as const) {
         const n = usage[`${kind}_tokens`]
-        if (typeof n === 'number' && n > 0) counters.inc('agent_tokens_total', { kind }, n)
+        if (typeof n === 'number' && n > 0) metrics.agentTokens.inc({ kind }, n)
       }
     }
   }
+  const ir = t.run.ir ?? before.run.ir
+  for (const id of Object.keys(t.nodes)) {
+    const node = t.nodes[id]
+    if (!node || !ENDED_NODE.has(node.status) || own(before.nodes, id)?.status === node.status)
+      continue
+    metrics.nodes.inc({ type: own(ir.nodes, id)?.type ?? 'unknown', status: node.status })
+  }
+  if (t.run.status && t.run.status !== before.run.status && isTerminalRun(t.run.status)) {
+    metrics.runs.inc({ status: t.run.status })
+    kernel.log.info(
+      { run_id: before.run.id, trace_id: before.run.trace_id, status: t.run.status },
+      'run ended'
+    )
+  }
 }
+const ENDED_NODE = new Set<string>(['succeeded', 'failed', 'skipped', 'cancelled'])
 
 function remember(kernel: TransactKernel, state: RunState): void {
   if (!isTerminalRun(state.run.status)) kernel.state.runs.set(state.run.id, state)

@@ -73,13 +73,20 @@ export interface RunnableWorkflow {
 export async function runnableWorkflow(
   kernel: WorkflowKernel,
   ref: string | Record<string, unknown>,
-  limits: Limits
+  limits: Limits,
+  /** Called with the valid workflow before an inline one is stored (a refusal stores nothing). */
+  admit: (workflow: Workflow) => Promise<void> = async () => {}
 ): Promise<RunnableWorkflow> {
   const { runnable } = kernel.state
   if (typeof ref !== 'string') {
     const id = workflowId(ref)
     const hit = runnable.get(id)
-    if (hit && kernel.state.workflows.has(id)) return { id, ...hit }
+    if (hit && kernel.state.workflows.has(id)) {
+      await admit(hit.workflow)
+      return { id, ...hit }
+    }
+    const checked = validateWorkflow(ref, limits)
+    if (checked.valid) await admit(checked.workflow as Workflow)
     const stored = await storeWorkflow(kernel, ref, limits)
     const entry = { workflow: stored.workflow, ir: compileWorkflow(stored.workflow) }
     runnable.set(stored.id, entry)
@@ -87,7 +94,10 @@ export async function runnableWorkflow(
   }
   const wf = await resolveWorkflow(kernel, ref)
   const hit = runnable.get(wf.id)
-  if (hit) return { id: wf.id, ...hit }
+  if (hit) {
+    await admit(hit.workflow)
+    return { id: wf.id, ...hit }
+  }
   const checked = validateWorkflow(wf.document, limits)
   if (!checked.valid) {
     throw new AobError(
@@ -99,5 +109,6 @@ export async function runnableWorkflow(
   const workflow = checked.workflow as Workflow
   const entry = { workflow, ir: compileWorkflow(workflow) }
   runnable.set(wf.id, entry)
+  await admit(workflow)
   return { id: wf.id, ...entry }
 }

@@ -23,7 +23,7 @@ const sleep: Handler = async (task, { signal }) => {
 
 const transform =
   (fetch?: GuardedFetch): Handler =>
-  async (task, { signal }) => {
+  async (task, { signal, traced }) => {
     const ctx = task.context
     if (!ctx) throw new TerminalError(ErrorCode.Internal, 'transform task carries no context')
     const start = 'input' in task.config ? task.config.input : ctx.input
@@ -33,7 +33,7 @@ const transform =
       nodes: ctx.nodes,
       run: ctx.run,
       signal,
-      fetch,
+      fetch: fetch && traced(fetch),
     })
   }
 

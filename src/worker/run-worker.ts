@@ -6,6 +6,9 @@
  * @module
  */
 import { TaskSchema, type Outcome, type Task } from '../model/messages.ts'
+import type { Metrics } from '../metrics.ts'
+import type { GuardedFetch } from '../net/guarded-fetch.ts'
+import { tracedFetch } from '../net/traced-fetch.ts'
 import type { Lanes } from '../runs/lanes.ts'
 import { AobError, ErrorCode, toErrorData } from '../errors.ts'
 import type { Logger } from '../log.ts'
@@ -16,6 +19,8 @@ import { startConsumer, type Service } from './consumer.ts'
 export interface HandlerContext {
   signal: AbortSignal
   log: Logger
+  /** `fetcher` for this task's outbound calls: the run's `traceparent` on each, counted. */
+  traced(fetcher: GuardedFetch): GuardedFetch
 }
 
 export type Handler = (task: Task, ctx: HandlerContext) => Promise<unknown>
@@ -40,7 +45,7 @@ export interface WorkerOptions {
 }
 
 export function startWorker(
-  deps: { bus: Bus; lanes: Lanes; log: Logger },
+  deps: { bus: Bus; lanes: Lanes; log: Logger; metrics?: Metrics },
   opts: WorkerOptions
 ): Service {
   const log = deps.log.child({ worker: opts.type })
@@ -63,8 +68,17 @@ export function startWorker(
       }
       const controller = new AbortController()
       live.add(controller)
-      const outcome = await execute(opts.handler, task, log, DEFAULT_MAX_JSON_DEPTH, controller)
+      const started = performance.now()
+      const outcome = await execute(
+        opts.handler,
+        task,
+        log,
+        DEFAULT_MAX_JSON_DEPTH,
+        controller,
+        deps.metrics
+      )
       live.delete(controller)
+      deps.metrics?.nodeDuration.observe({ type: opts.type }, (performance.now() - started) / 1000)
       // Stopped mid-task: no completion; the task stays pending and is redelivered.
       if (stopping.aborted) return
       await deps.lanes.complete({
@@ -84,7 +98,8 @@ export async function execute(
   task: Task,
   log: Logger,
   maxJsonDepth = DEFAULT_MAX_JSON_DEPTH,
-  controller = new AbortController()
+  controller = new AbortController(),
+  metrics?: Pick<Metrics, 'httpRequests'>
 ): Promise<Outcome> {
   let child: Logger | undefined
   const runLog = () =>
@@ -97,6 +112,7 @@ export async function execute(
       get log() {
         return runLog()
       },
+      traced: (fetcher) => tracedFetch(fetcher, task.trace_id, metrics),
     })
     const output = task.timeout_ms
       ? await Promise.race([

@@ -49,7 +49,8 @@ for (const backend of BACKENDS)
   describe(`runs API [${backend}]`, () => {
     let p: TestPlatform
     beforeAll(async () => {
-      p = await testPlatform({ backend })
+      // These cases create many runs as OPERATOR: its budgets are tests/contract/rate-limits.contract.ts's subject.
+      p = await testPlatform({ backend, config: { rateLimits: null } })
     })
     afterAll(() => p.close())
 

@@ -3,6 +3,7 @@
  * deciding, quorum, timeouts, cancellation, reads, and a decision racing its timeout. Exported so
  * every backend runs the very same cases.
  */
+import { valueOf } from '../../src/metrics.ts'
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { principalOf } from '../../src/config.ts'
 import { createApprovalTimeouts } from '../../src/coordinator/approval-timeouts.ts'
@@ -113,8 +114,8 @@ export function approvalsContract(backend: string, make: Make) {
 
       // Counted by the process that committed (in process here; the orchestrator's otherwise).
       const counted = () =>
-        p.app ? p.kernel.state.counters.get('hitl_approvals_total', { decision: 'approved' }) : 0
-      const before = counted()
+        p.app ? valueOf(p.kernel.metrics.approvals, { decision: 'approved' }) : Promise.resolve(0)
+      const before = await counted()
       const res = await decide(approval.id, { decision: 'approve', comment: 'fine' })
       expect(res.status).toBe(200)
       expect(res.body).toMatchObject({
@@ -139,7 +140,7 @@ export function approvalsContract(backend: string, make: Make) {
       expect(decided.map((e) => e.data)).toEqual([
         { approval_id: approval.id, status: 'approved', decision: 'approve', decided_by: 'ops2' },
       ])
-      if (p.app) expect(counted()).toBe(before + 1)
+      if (p.app) expect(await counted()).toBe(before + 1)
       // Resolved: a second decision is a conflict and changes nothing.
       const again = await decide(approval.id, { decision: 'reject' }, OPERATOR)
       expect(again.status).toBe(409)

@@ -39,6 +39,41 @@ export function busContract(name: string, make: () => Promise<Bus>) {
       offExtra()
     })
 
+    test('a rate-limit budget admits exactly its burst at once, then one per interval', async () => {
+      const key = `simple:p-${crypto.randomUUID()}`
+      const rule = { emissionMs: 60_000, burst: 10 }
+      const all = await Promise.all(Array.from({ length: 200 }, () => bus.admit(key, rule)))
+      const admitted = all.filter((a) => a.allowed)
+      expect(admitted.length).toBe(10)
+      expect(admitted.map((a) => a.remaining).sort((x, y) => x - y)).toEqual([
+        0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+      ])
+      for (const refused of all.filter((a) => !a.allowed)) {
+        expect(refused.remaining).toBe(0)
+        expect(refused.retryAfterMs).toBeGreaterThan(59_000)
+        expect(refused.retryAfterMs).toBeLessThanOrEqual(60_000)
+      }
+      // Budgets are per key.
+      expect((await bus.admit(`${key}:other`, rule)).allowed).toBe(true)
+    })
+
+    test('a rate-limit budget sustains its rate over seconds', async () => {
+      const key = `standard:p-${crypto.randomUUID()}`
+      const rule = { emissionMs: 100, burst: 3 } // 10/s
+      const started = Date.now()
+      let admitted = 0
+      while (Date.now() - started < 2_000) {
+        const batch = await Promise.all(Array.from({ length: 5 }, () => bus.admit(key, rule)))
+        admitted += batch.filter((a) => a.allowed).length
+        await Bun.sleep(5)
+      }
+      const elapsed = Date.now() - started
+      // The burst, then one per 100 ms of the time that passed.
+      const expected = 3 + elapsed / 100
+      expect(admitted).toBeGreaterThanOrEqual(Math.floor(expected) - 2)
+      expect(admitted).toBeLessThanOrEqual(Math.ceil(expected) + 1)
+    })
+
     test('scratch state is kept per run and key, and expires', async () => {
       const run = `run_${crypto.randomUUID().replaceAll('-', '').slice(0, 28)}`
       await bus.putState(run, 'k', 'v1', 60_000)

@@ -5,6 +5,7 @@
  * connection and many connections per run, and a client that stops reading dropped with 1013
  * while the others get everything. Exported so every backend runs the very same cases.
  */
+import { valueOf } from '../../src/metrics.ts'
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import net from 'node:net'
 import { startFanoutServer, type FanoutService } from '../../src/fanout/serve.ts'
@@ -206,11 +207,11 @@ export function fanoutContract(backend: string, make: Make) {
       reader.send({ type: 'subscribe', run, after: 0 })
       await reader.next((m) => m.type === 'event' && m.event.seq === last, 15_000)
       expect(seqsOf(reader, run)).toEqual(range(1, last))
-      const before = api.fanout.counters.get('websocket_dropped_total')
-      for (let i = 0; i < 200 && api.fanout.counters.get('websocket_dropped_total') === before; i++)
-        await Bun.sleep(25)
+      const dropped = () => valueOf(api.fanout.metrics.websocketDropped)
+      const before = await dropped()
+      for (let i = 0; i < 200 && (await dropped()) === before; i++) await Bun.sleep(25)
       // (the stuck client subscribed before the reader; it was dropped, the reader was not)
-      expect(api.fanout.counters.get('websocket_dropped_total')).toBeGreaterThanOrEqual(1)
+      expect(await dropped()).toBeGreaterThanOrEqual(1)
       expect(reader.messages.some((m) => m.type === 'error')).toBe(false)
       stuck.destroy()
       reader.close()

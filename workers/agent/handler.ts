@@ -57,7 +57,7 @@ export interface AgentDeps {
 }
 
 export function createAgentHandler(deps: AgentDeps): Handler {
-  return async (task, { signal, log }) => {
+  return async (task, { signal, log, traced }) => {
     const config = task.config as unknown as AgentConfigOfNode
     const ctx = task.context
     if (!ctx) throw new TerminalError(ErrorCode.Internal, 'agent task carries no context')
@@ -96,7 +96,7 @@ export function createAgentHandler(deps: AgentDeps): Handler {
         save: (key, state) =>
           deps.bus.putState(task.run_id, key, JSON.stringify(state), CHECKPOINT_TTL_MS),
       },
-      actions: actionsFor(deps, task, config, signal),
+      actions: actionsFor({ ...deps, fetch: traced(deps.fetch) }, task, config, signal),
       async emit(key, type, data) {
         const reply = await requestWithRetry(deps.lanes, {
           id: `${scope}:emit:${key}`,

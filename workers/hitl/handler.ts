@@ -22,7 +22,7 @@ interface HitlConfig {
 }
 
 export function createHitlHandler(fetcher: GuardedFetch): Handler {
-  return async (task, { signal, log }) => {
+  return async (task, { signal, log, traced }) => {
     const config = task.config as unknown as HitlConfig
     const report: HitlWait = { prompt: String(config.prompt), data: config.data ?? null }
     if (config.notify) {
@@ -43,7 +43,7 @@ export function createHitlHandler(fetcher: GuardedFetch): Handler {
       }
       try {
         await httpCall(
-          fetcher,
+          traced(fetcher),
           {
             method: 'POST',
             url: config.notify.url,

@@ -4,8 +4,8 @@ import type { GuardedFetch } from '../../src/net/guarded-fetch.ts'
 import type { Handler } from '../../src/worker/run-worker.ts'
 
 export function createHttpHandler(fetcher: GuardedFetch): Handler {
-  return (task, { signal }) =>
-    httpCall(fetcher, task.config as unknown as HttpCallSpec, {
+  return (task, { signal, traced }) =>
+    httpCall(traced(fetcher), task.config as unknown as HttpCallSpec, {
       signal,
       idempotencyKey: `${task.run_id}:${task.node_id}:${task.iteration}`,
     })

@@ -7,7 +7,7 @@ import type { Service } from '../../src/worker/consumer.ts'
 import { startWorker } from '../../src/worker/run-worker.ts'
 import { createHttpHandler } from './handler.ts'
 
-export type WorkerKernel = Pick<BusKernel, 'bus' | 'lanes' | 'log' | 'config'>
+export type WorkerKernel = Pick<BusKernel, 'bus' | 'lanes' | 'log' | 'config' | 'metrics'>
 
 /** The SSRF-guarded client, configured from the process config. */
 export function httpGuard(config: Config): GuardedFetch {

@@ -6,6 +6,7 @@
  */
 import { BoundedMap } from '../../bounded-map.ts'
 import type { Bus, ConsumeOptions, Delivery } from '../../ports/bus.ts'
+import { gcraStep } from '../../rate-limit.ts'
 
 interface Entry {
   id: string
@@ -33,6 +34,8 @@ interface Topic {
   seq: number
 }
 
+const MAX_BUDGETS = 10_000
+
 export function createMemoryBus(): Bus {
   const topics = new Map<string, Topic>()
   const channels = new Map<string, Set<(payload: unknown) => void>>()
@@ -49,6 +52,8 @@ export function createMemoryBus(): Bus {
   const histories = new BoundedMap<string, Map<number, string>>(10_000)
   // Scratch state (agent checkpoints): bounded, the oldest write goes first.
   const state = new BoundedMap<string, { value: string; until: number }>(10_000)
+  /** Rate-limit budgets: key → GCRA theoretical arrival time (expired ones purged past MAX_BUDGETS). */
+  const budgets = new Map<string, number>()
 
   const topic = (name: string): Topic => {
     let t = topics.get(name)
@@ -208,6 +213,14 @@ export function createMemoryBus(): Bus {
     async getState(runId, key) {
       const entry = state.get(`${runId}\u0000${key}`)
       return entry && entry.until > Date.now() ? entry.value : null
+    },
+    async admit(key, rule) {
+      const now = Date.now()
+      if (budgets.size > MAX_BUDGETS)
+        for (const [k, tat] of budgets) if (tat <= now) budgets.delete(k)
+      const { tat, ...admission } = gcraStep(budgets.get(key), now, rule)
+      if (admission.allowed) budgets.set(key, tat)
+      return admission
     },
     async ping() {},
     async close() {

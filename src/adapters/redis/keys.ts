@@ -13,6 +13,8 @@ export function redisKeys(prefix: string) {
     history: (runId: string) => `${prefix}{${runId}}:events`,
     /** A worker's scratch state of a run (agent checkpoints). */
     state: (runId: string, key: string) => `${prefix}{${runId}}:state:${key}`,
+    /** A rate-limit budget (its GCRA theoretical arrival time). */
+    rateLimit: (key: string) => `${prefix}aob:rate:${key}`,
     /** Present while Redis keeps aob's queues; its absence means they were lost. */
     generation: () => `${prefix}aob:generation`,
   }

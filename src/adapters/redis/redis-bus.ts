@@ -225,6 +225,14 @@ export function createRedisBus(url: string, opts: RedisBusOptions = {}): Bus {
     async getState(runId, key) {
       return main.get(keys.state(runId, key))
     },
+    async admit(key, rule) {
+      const [allowed, remaining, retryAfterMs, resetMs] = await main.gcra(
+        keys.rateLimit(key),
+        rule.emissionMs,
+        rule.burst
+      )
+      return { allowed: allowed === 1, remaining, retryAfterMs, resetMs }
+    },
     async ping() {
       await main.ping()
     },

@@ -1,6 +1,7 @@
 /** The Lua scripts, embedded as text; registered once per connection. @module */
 import type Redis from 'ioredis'
 import ackDelete from './lua/ackDelete-1.lua' with { type: 'text' }
+import gcra from './lua/gcra-1.lua' with { type: 'text' }
 import promoteDelayed from './lua/promoteDelayed-2.lua' with { type: 'text' }
 import recordEvents from './lua/recordEvents-1.lua' with { type: 'text' }
 import scheduleDelayed from './lua/scheduleDelayed-1.lua' with { type: 'text' }
@@ -10,6 +11,7 @@ export const SCRIPTS = {
   promoteDelayed: { lua: promoteDelayed, keys: 2 },
   ackDelete: { lua: ackDelete, keys: 1 },
   recordEvents: { lua: recordEvents, keys: 1 },
+  gcra: { lua: gcra, keys: 1 },
 } as const
 
 export type ScriptedRedis = Redis & {
@@ -18,6 +20,8 @@ export type ScriptedRedis = Redis & {
   promoteDelayed(delayedKey: string, streamKey: string, max: number): Promise<[number, number]>
   ackDelete(streamKey: string, group: string, ...ids: string[]): Promise<number>
   recordEvents(historyKey: string, ...args: (string | number)[]): Promise<number>
+  /** Resolves with [allowed 1|0, remaining, retry after ms, reset ms]. */
+  gcra(key: string, emissionMs: number, burst: number): Promise<[number, number, number, number]>
 }
 
 export function registerScripts(redis: Redis): ScriptedRedis {

@@ -14,7 +14,11 @@ import { createRun } from '../../runs/create-run.ts'
 import { transact } from '../../runs/transact.ts'
 import { resolveWorkflow, runnableWorkflow } from '../../runs/workflows.ts'
 import { resolveRunOutput } from '../../runs/cas.ts'
+import { workflowStats } from '../../model/stats.ts'
+import { traceIdOf } from '../../net/traced-fetch.ts'
+import { TIERS } from '../../rate-limit.ts'
 import { requireRole, type AuthEnv } from '../auth.ts'
+import { spendRateLimit } from '../rate-limits.ts'
 import { intParam, pageOf, parseBody, readJson } from '../request.ts'
 import { patchView, runSummary, runView } from '../views.ts'
 
@@ -59,7 +63,9 @@ export function runRoutes(kernel: Kernel) {
       id: workflowId,
       workflow: document,
       ir,
-    } = await runnableWorkflow(kernel, body.workflow, config.limits)
+    } = await runnableWorkflow(kernel, body.workflow, config.limits, (workflow) =>
+      spendRateLimit(kernel, c, workflowStats(workflow).tier)
+    )
     const { run, created } = await createRun(kernel, {
       workflowId,
       document,
@@ -67,6 +73,7 @@ export function runRoutes(kernel: Kernel) {
       input: body.input ?? null,
       idempotencyKey: body.idempotency_key,
       createdBy: c.get('principal').name,
+      traceId: traceIdOf(c.req.header('traceparent')),
     })
     if (!created && run.workflow_id !== workflowId) {
       throw new AobError(
@@ -127,6 +134,15 @@ export function runRoutes(kernel: Kernel) {
     const id = runId(c.req.param('id'))
     const raw = await readJson(c, { maxDepth })
     const body = parseBody(PatchRequest, raw, ErrorCode.InvalidPatch)
+    // A patch that raises the run's tier spends one request of the new tier (once, whatever
+    // the retries of the transition).
+    let spent = false
+    const admit = async (before: Workflow, after: Workflow) => {
+      const [was, now] = [workflowStats(before).tier, workflowStats(after).tier]
+      if (spent || TIERS.indexOf(now) <= TIERS.indexOf(was)) return
+      await spendRateLimit(kernel, c, now)
+      spent = true
+    }
     const { value } = await transact(
       kernel,
       id,
@@ -135,6 +151,7 @@ export function runRoutes(kernel: Kernel) {
           reason: body.reason,
           limits: config.limits,
           principal: c.get('principal').name,
+          admit,
         }),
       { durableDispatch: true }
     )
@@ -149,12 +166,14 @@ export function runRoutes(kernel: Kernel) {
   app.post('/runs/:id/replay', requireRole('operator'), async (c) => {
     const old = await loadRun(c.req.param('id'))
     const body = parseBody(ReplayBody, await readJson(c, { maxDepth, optional: true }))
+    await spendRateLimit(kernel, c, workflowStats(old.run.document).tier)
     const { run } = await createRun(kernel, {
       workflowId: old.run.workflow_id,
       document: old.run.document,
       input: old.run.input,
       replay: { of: old, from: body.from },
       createdBy: c.get('principal').name,
+      traceId: traceIdOf(c.req.header('traceparent')),
     })
     return c.json({ run_id: run.id, replay_of: old.run.id, status: run.status }, 201)
   })
