@@ -12,6 +12,7 @@ import { metricsResponse, withProcessMetrics, type Metrics } from '../metrics.ts
 import { VERSION } from '../version.ts'
 import { bearerAuth, type AuthEnv } from './auth.ts'
 import { errorBody, handleError } from './http-errors.ts'
+import { doc, openApiDocument } from './openapi.ts'
 import { approvalRoutes } from './routes/approvals.ts'
 import { eventRoutes } from './routes/events.ts'
 import { runRoutes } from './routes/runs.ts'
@@ -63,6 +64,14 @@ export function createApp(kernel: Kernel, opts: AppOptions = {}) {
   // Prometheus text of this process; any role's token (SPEC §8).
   app.get('/metrics', bearerAuth(kernel.config.tokens), () =>
     metricsResponse(withProcessMetrics(kernel.metrics))
+  )
+
+  // This API's own OpenAPI document, generated from the routes on first request (no auth).
+  let openapi: Record<string, unknown> | undefined
+  app.get(
+    '/api/v1/openapi.json',
+    doc({ summary: "This API's OpenAPI 3.1 document", role: 'none' }),
+    (c) => c.json((openapi ??= openApiDocument(app)))
   )
 
   const api = new Hono<AuthEnv>()

@@ -1,4 +1,5 @@
 /** /approvals: list, get, decide (SPEC §4.1). @module */
+import { doc } from '../openapi.ts'
 import { Hono } from 'hono'
 import * as v from 'valibot'
 import { isApprovalId } from '../../engine/approval-record.ts'
@@ -29,57 +30,75 @@ export function approvalRoutes(kernel: Kernel) {
     return found
   }
 
-  app.get('/approvals', async (c) => {
-    const status = c.req.query('status')
-    if (status !== undefined && !APPROVAL_STATUSES.includes(status as ApprovalStatus))
-      throw new AobError(
-        ErrorCode.BadRequest,
-        `status must be one of ${APPROVAL_STATUSES.join(', ')}`
-      )
-    const run = c.req.query('run')
-    if (run !== undefined && !isRunId(run))
-      throw new AobError(ErrorCode.BadRequest, `run must be a run id, got "${run.slice(0, 80)}"`)
-    const cursor = c.req.query('cursor')
-    if (cursor !== undefined && !isApprovalId(cursor))
-      throw new AobError(ErrorCode.BadRequest, 'cursor is not one this API returned')
-    const limit = intParam(c.req.query('limit'), 'limit', 50, 1, 500)
-    const rows = await store.listApprovals({
-      status: status as ApprovalStatus | undefined,
-      run_id: run,
-      limit: limit + 1,
-      before: cursor,
-    })
-    const { page, next_cursor } = pageOf(rows, limit)
-    return c.json({ approvals: page.map(approvalView), next_cursor })
-  })
+  app.get(
+    '/approvals',
+    doc({
+      summary: 'List approvals, newest first',
+      query: {
+        status: 'pending, approved, rejected, timed_out, cancelled or all',
+        run: 'a run id',
+        limit: '1-500',
+        cursor: 'next_cursor of the previous page',
+      },
+    }),
+    async (c) => {
+      const status = c.req.query('status')
+      if (status !== undefined && !APPROVAL_STATUSES.includes(status as ApprovalStatus))
+        throw new AobError(
+          ErrorCode.BadRequest,
+          `status must be one of ${APPROVAL_STATUSES.join(', ')}`
+        )
+      const run = c.req.query('run')
+      if (run !== undefined && !isRunId(run))
+        throw new AobError(ErrorCode.BadRequest, `run must be a run id, got "${run.slice(0, 80)}"`)
+      const cursor = c.req.query('cursor')
+      if (cursor !== undefined && !isApprovalId(cursor))
+        throw new AobError(ErrorCode.BadRequest, 'cursor is not one this API returned')
+      const limit = intParam(c.req.query('limit'), 'limit', 50, 1, 500)
+      const rows = await store.listApprovals({
+        status: status as ApprovalStatus | undefined,
+        run_id: run,
+        limit: limit + 1,
+        before: cursor,
+      })
+      const { page, next_cursor } = pageOf(rows, limit)
+      return c.json({ approvals: page.map(approvalView), next_cursor })
+    }
+  )
 
-  app.get('/approvals/:id', async (c) => c.json(approvalView(await getApproval(c.req.param('id')))))
+  app.get('/approvals/:id', doc({ summary: 'One approval (SPEC §4.1)' }), async (c) =>
+    c.json(approvalView(await getApproval(c.req.param('id'))))
+  )
 
   // SPEC §4.1's order: 401 (middleware), 400/422 body, 404, 403, 409.
-  app.post('/approvals/:id/decide', async (c) => {
-    const raw = await readJson(c, { maxDepth: config.limits.maxJsonDepth })
-    const body = parseBody(DecideBody, raw, ErrorCode.InvalidDecision)
-    const approval = await getApproval(c.req.param('id'))
-    const principal = c.get('principal')
-    const verdict = mayDecideApproval(principal, {
-      approvers: approval.approvers ?? undefined,
-      createdBy: approval.run_created_by,
-      allowSelfApproval: approval.allow_self_approval,
-    })
-    if (!verdict.ok) throw new AobError(ErrorCode.Forbidden, verdict.reason)
-    if (approval.status !== 'pending')
-      throw new AobError(
-        ErrorCode.Conflict,
-        `approval ${approval.id} is already ${approval.status}`
+  app.post(
+    '/approvals/:id/decide',
+    doc({ summary: 'Approve or reject (rules of SPEC §4.1)', role: 'operator', body: DecideBody }),
+    async (c) => {
+      const raw = await readJson(c, { maxDepth: config.limits.maxJsonDepth })
+      const body = parseBody(DecideBody, raw, ErrorCode.InvalidDecision)
+      const approval = await getApproval(c.req.param('id'))
+      const principal = c.get('principal')
+      const verdict = mayDecideApproval(principal, {
+        approvers: approval.approvers ?? undefined,
+        createdBy: approval.run_created_by,
+        allowSelfApproval: approval.allow_self_approval,
+      })
+      if (!verdict.ok) throw new AobError(ErrorCode.Forbidden, verdict.reason)
+      if (approval.status !== 'pending')
+        throw new AobError(
+          ErrorCode.Conflict,
+          `approval ${approval.id} is already ${approval.status}`
+        )
+      const { value } = await transact(
+        kernel,
+        approval.run_id,
+        (d) => voteOnApproval(d, approval, principal.name, body),
+        { durableDispatch: true }
       )
-    const { value } = await transact(
-      kernel,
-      approval.run_id,
-      (d) => voteOnApproval(d, approval, principal.name, body),
-      { durableDispatch: true }
-    )
-    return c.json(approvalView(value))
-  })
+      return c.json(approvalView(value))
+    }
+  )
 
   return app
 }
