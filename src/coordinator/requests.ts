@@ -19,7 +19,9 @@ import { jsonProblem } from '../model/json-bounds.ts'
 import type { Reply, Request } from '../model/messages.ts'
 import { record, strictObject } from '../model/schema.ts'
 import { searchTools } from '../model/tool-record.ts'
+import { rateLimited, spendBudget, tierRaiseAdmit } from '../runs/budgets.ts'
 import { transact } from '../runs/transact.ts'
+import type { Tier } from '../model/stats.ts'
 import type { Draft } from '../engine/draft.ts'
 
 const NodeId = v.pipe(v.string(), v.minLength(1), v.maxLength(200))
@@ -116,6 +118,8 @@ async function answer(kernel: Kernel, req: Request): Promise<unknown> {
               policy: tainted ? 'approve' : node_id ? nodePolicy(d, node_id) : undefined,
               tainted,
               requestId: req.id,
+              // An agent adding agents spends the budget of whoever started the run.
+              admit: tierRaiseAdmit((tier) => spendCreatorBudget(kernel, d.run.created_by, tier)),
             })
           } catch (e) {
             if (e instanceof AobError) Object.assign(e, { example: examplePatch(d) })
@@ -182,4 +186,12 @@ function examplePatch(d: Draft) {
     operations: [{ op: 'add', path: '/nodes/-', value: { id, type: 'noop' } }],
     reason: 'what the change is for',
   }
+}
+
+/** A tier-raising agent patch spends its run creator's budget (their role from the tokens). */
+async function spendCreatorBudget(kernel: Kernel, creator: string | null, tier: Tier) {
+  const name = creator ?? 'unknown'
+  const role = kernel.config.tokens.find((g) => g.principal === name)?.role ?? 'operator'
+  const spent = await spendBudget(kernel, { name, role }, tier)
+  if (spent && !spent.admission.allowed) throw rateLimited(spent, name)
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { STABLE_PREFIX } from '../../src/agent/prompt.ts'
 import type { Config } from '../../src/config.ts'
 import type { GuardedFetch } from '../../src/net/guarded-fetch.ts'
-import { ADMIN, agentAt, type TestPlatform } from '../helpers/kernel.ts'
+import { OPERATOR2, ADMIN, agentAt, type TestPlatform } from '../helpers/kernel.ts'
 import {
   startLlmServer,
   toolResults,
@@ -345,6 +345,39 @@ export function agentContract(backend: string, make: Make) {
         status: 'applied',
         tainted: false,
       })
+    })
+
+    test("a patch_workflow that raises the run's tier spends its creator's budget of the new tier", async () => {
+      // Two agents added to a one-agent run make it heavy (3+ agents): heavy's burst is 1.
+      const addTwo = {
+        operations: [0, 1].map((i) => ({
+          op: 'add',
+          path: '/nodes/-',
+          value: { id: `extra${i}`, type: 'agent', config: { instructions: 'case:extra' } },
+        })),
+      }
+      script('extra', () => ({ content: 'extra done' }))
+      script('raiser', (body, turn) =>
+        turn === 1
+          ? { tool_calls: [{ name: 'patch_workflow', arguments: addTwo }] }
+          : { content: JSON.stringify(toolResults(body)[0]) }
+      )
+      const results: any[] = []
+      for (let i = 0; i < 2; i++) {
+        const created = await p.call(
+          'POST',
+          '/runs',
+          { workflow: agentFlow('raiser', { tools: ['patch_workflow'] }) },
+          OPERATOR2
+        )
+        expect(created.status).toBe(201)
+        const view = await endOf(p, created.body.run_id, 15_000)
+        results.push(JSON.parse(view.nodes.agent.output.content))
+        if (i === 0) expect(view.nodes.extra0.status).toBe('succeeded')
+        else expect(Object.keys(view.nodes)).toEqual(['agent'])
+      }
+      expect(results[0]).toMatchObject({ status: 'applied' })
+      expect(results[1].error.code).toBe('RATE_LIMITED')
     })
 
     test('after 3 refusals patch_workflow answers PATCH_ATTEMPTS_EXHAUSTED without validating', async () => {

@@ -10,14 +10,13 @@ import { RunStatus, type PatchRecord } from '../../engine/state.ts'
 import { AobError, ErrorCode } from '../../errors.ts'
 import { isRunId, type RunId } from '../../ids.ts'
 import type { Kernel } from '../../kernel.ts'
-import type { Workflow } from '../../model/workflow.ts'
 import { createRun } from '../../runs/create-run.ts'
+import { tierRaiseAdmit } from '../../runs/budgets.ts'
 import { transact } from '../../runs/transact.ts'
 import { resolveWorkflow, runnableWorkflow } from '../../runs/workflows.ts'
 import { resolveRunOutput } from '../../runs/cas.ts'
 import { workflowStats } from '../../model/stats.ts'
 import { traceIdOf } from '../../net/traced-fetch.ts'
-import { TIERS } from '../../rate-limit.ts'
 import { requireRole, type AuthEnv } from '../auth.ts'
 import { spendRateLimit } from '../rate-limits.ts'
 import { intParam, pageOf, parseBody, readJson } from '../request.ts'
@@ -173,15 +172,8 @@ export function runRoutes(kernel: Kernel) {
       const id = runId(c.req.param('id'))
       const raw = await readJson(c, { maxDepth })
       const body = parseBody(PatchRequest, raw, ErrorCode.InvalidPatch)
-      // A patch that raises the run's tier spends one request of the new tier (once, whatever
-      // the retries of the transition).
-      let spent = false
-      const admit = async (before: Workflow, after: Workflow) => {
-        const [was, now] = [workflowStats(before).tier, workflowStats(after).tier]
-        if (spent || TIERS.indexOf(now) <= TIERS.indexOf(was)) return
-        await spendRateLimit(kernel, c, now)
-        spent = true
-      }
+      // A patch that raises the run's tier spends one request of the new tier.
+      const admit = tierRaiseAdmit((tier) => spendRateLimit(kernel, c, tier))
       const { value } = await transact(
         kernel,
         id,
