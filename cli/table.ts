@@ -1,4 +1,5 @@
 /** Text output for people: aligned columns and relative times. @module */
+export { age } from '../src/time.ts'
 
 /** Rows as columns padded to their widest cell (the last column is not padded). */
 export function table(header: string[], rows: string[][]): string {
@@ -12,22 +13,6 @@ export function table(header: string[], rows: string[][]): string {
         .trimEnd()
     )
     .join('\n')
-}
-
-/** "12s", "5m", "3h", "2d" since `iso` (or until it, for a time in the future: "in 5m"). */
-export function age(iso: string | null, now = Date.now()): string {
-  if (!iso) return '-'
-  const ms = now - Date.parse(iso)
-  const s = Math.round(Math.abs(ms) / 1000)
-  const text =
-    s < 60
-      ? `${s}s`
-      : s < 3600
-        ? `${Math.floor(s / 60)}m`
-        : s < 86_400
-          ? `${Math.floor(s / 3600)}h`
-          : `${Math.floor(s / 86_400)}d`
-  return ms < 0 ? `in ${text}` : text
 }
 
 /** At most `max` characters on one line. */

@@ -48,6 +48,7 @@ export default defineCommand({
     saveCredentials({ server: platform.api.url, token })
     const state = config.mode === 'embedded' ? config.dataPath : 'Postgres + Redis'
     console.log(`aob dev: API on ${platform.api.url}/api/v1 (state: ${state})`)
+    console.log(`web UI on ${platform.api.url}/ (sign in with the token below)`)
     console.log(`admin token: ${token}`)
     console.log(`saved for the CLI; try: bun run aob run start examples/chain.json -f`)
     await new Promise<void>((resolve) => {

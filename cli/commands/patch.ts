@@ -1,8 +1,8 @@
 /** `aob patch list|show|approve|reject|apply`. @module */
 import { defineCommand } from 'citty'
-import { createTwoFilesPatch } from 'diff'
-import jsonpatch, { type Operation } from 'fast-json-patch'
-import { apiClient, globalArgs, outputMode, type ApiClient } from '../context.ts'
+import { patchDiff } from '../../src/runs/patch-diff.ts'
+import type { Operation } from 'fast-json-patch'
+import { apiClient, globalArgs, outputMode } from '../context.ts'
 import { CliError, EXIT } from '../errors.ts'
 import { readJsonFile } from '../files.ts'
 import { age, table } from '../table.ts'
@@ -46,27 +46,6 @@ const list = defineCommand({
   },
 })
 
-/** The run's document just before `patch`: its workflow with the patches applied before it. */
-async function documentsOf(api: ApiClient, patch: Patch) {
-  const run = await api.request<{ workflow_id: string }>('GET', `/runs/${patch.run_id}`)
-  const wf = await api.request<{ document: unknown }>('GET', `/workflows/${run.workflow_id}`)
-  const { patches } = await api.request<{ patches: Patch[] }>(
-    'GET',
-    `/runs/${patch.run_id}/patches`
-  )
-  let before = wf.document
-  for (const p of patches.filter((x) => x.status === 'applied' && x.patch_id !== patch.patch_id))
-    if (patch.status !== 'applied' || (p.ir_version ?? 0) < (patch.ir_version ?? 0))
-      before = jsonpatch.applyPatch(structuredClone(before), p.operations, false, false).newDocument
-  const after = jsonpatch.applyPatch(
-    structuredClone(before),
-    patch.operations,
-    false,
-    false
-  ).newDocument
-  return { before, after }
-}
-
 const show = defineCommand({
   meta: {
     name: 'show',
@@ -78,16 +57,7 @@ const show = defineCommand({
     const patch = await api.request<Patch>('GET', `/patches/${args.id}`)
     let diff = ''
     try {
-      const { before, after } = await documentsOf(api, patch)
-      diff = createTwoFilesPatch(
-        'before',
-        'after',
-        `${JSON.stringify(before, null, 2)}\n`,
-        `${JSON.stringify(after, null, 2)}\n`,
-        '',
-        '',
-        { context: 3 }
-      )
+      diff = await patchDiff((path) => api.request('GET', path), patch)
     } catch (e) {
       if (e instanceof CliError) throw e
       diff = `(no diff: ${(e as Error).message})`

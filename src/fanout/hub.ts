@@ -48,7 +48,12 @@ export interface FanoutOptions {
 
 export interface Fanout {
   /** Answers an upgrade request for `/ws` (401 before the upgrade when the token is bad). */
-  upgrade(req: Request, server: Server<ClientData>): Response | undefined
+  upgrade(
+    req: Request,
+    server: Server<ClientData>,
+    /** The token of the web UI's session cookie, when the request has one. */
+    sessionToken?: string | null
+  ): Response | undefined
   websocket: Bun.WebSocketHandler<ClientData>
   /** A run's events after `after` and then live, in order (for SSE); null for an unknown run. */
   follow(run: string, after: number, signal: AbortSignal): AsyncGenerator<RunEvent> | null
@@ -336,10 +341,14 @@ export function createFanout(opts: FanoutOptions): Fanout {
   return {
     metrics,
     connections: () => sockets.size,
-    upgrade(req, s) {
+    upgrade(req, s, sessionToken) {
       server = s
       const url = new URL(req.url)
-      const token = bearerToken(req.headers.get('authorization')) ?? url.searchParams.get('token')
+      const token =
+        bearerToken(req.headers.get('authorization')) ??
+        url.searchParams.get('token') ??
+        sessionToken ??
+        null
       const principal = token ? opts.authenticate(token) : null
       if (!principal)
         return Response.json(

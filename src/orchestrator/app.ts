@@ -13,6 +13,7 @@ import { VERSION } from '../version.ts'
 import { bearerAuth, type AuthEnv } from './auth.ts'
 import { errorBody, handleError } from './http-errors.ts'
 import { doc, openApiDocument } from './openapi.ts'
+import { uiRoutes } from '../ui/routes.tsx'
 import { approvalRoutes } from './routes/approvals.ts'
 import { eventRoutes } from './routes/events.ts'
 import { runRoutes } from './routes/runs.ts'
@@ -95,6 +96,11 @@ export function createApp(kernel: Kernel, opts: AppOptions = {}) {
   api.route('/', registryRoutes(kernel))
   api.route('/', eventRoutes(kernel, { keepAliveMs: opts.keepAliveMs ?? 5_000 }))
   app.route('/api/v1', api)
+  // The web UI at / (SPEC §10): pages over this same API, called in process.
+  app.route(
+    '/',
+    uiRoutes(kernel, async (path, init) => app.request(`/api/v1${path}`, init))
+  )
   return app
 }
 

@@ -4,6 +4,7 @@ import type { Service } from '../worker/consumer.ts'
 import { createApp, type AppOptions } from './app.ts'
 import type { ClientData } from '../fanout/hub.ts'
 import { fanoutFor } from '../fanout/serve.ts'
+import { createSessions, sessionTokenOf } from '../ui/session.ts'
 
 export interface ServeOptions extends AppOptions {
   host: string
@@ -19,11 +20,16 @@ export function startOrchestrator(kernel: Kernel, opts: ServeOptions): HttpServi
   const app = createApp(kernel, opts)
   // The fanout's WebSocket on the API's port (aob dev's one port; SPEC §5).
   const fanout = fanoutFor(kernel)
+  const sessions = createSessions(kernel.bus)
   const server = Bun.serve<ClientData>({
     hostname: opts.host,
     port: opts.port,
-    fetch: (req, s) =>
-      new URL(req.url).pathname === '/ws' ? fanout.upgrade(req, s) : app.fetch(req),
+    async fetch(req, s) {
+      if (new URL(req.url).pathname !== '/ws') return app.fetch(req)
+      // A signed-in page of the web UI authenticates its WebSocket with the session cookie.
+      const session = req.headers.has('cookie') ? await sessionTokenOf(sessions, req) : null
+      return fanout.upgrade(req, s, session)
+    },
     websocket: fanout.websocket,
     idleTimeout: 30,
   })

@@ -50,6 +50,8 @@ export function runView(
     last_seq: run.last_seq,
     idempotency_key: run.idempotency_key,
     trace_id: run.trace_id,
+    /** The materialized document: the workflow with every applied patch (its graph, node configs). */
+    document: run.document,
     nodes,
     approvals: approvals.map(approvalView),
     usage: runUsage(Object.values(state.nodes)),
