@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The web UI (SPEC §10) in a real browser: playwright-core driving Debian's Chromium against
  * `aob dev`. Each test saves a screenshot under the suite's temp dir (printed at the end).
@@ -10,6 +9,10 @@ import { join } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { E2E_TOKEN, startDev, type DevProcess } from '../helpers/processes.ts'
 import { waitFor } from '../helpers/wait-for.ts'
+
+// The page callbacks below run in the browser, where these exist.
+declare const document: any
+declare const window: any
 
 const CHROMIUM = process.env.AOB_CHROMIUM ?? '/usr/bin/chromium'
 const OPERATOR = 'ui-operator-token-1'
@@ -209,9 +212,7 @@ describe('web UI in Chromium', () => {
     // Reach the Approve button with the keyboard and press it.
     await card.locator('textarea').focus()
     await page.keyboard.press('Tab')
-    expect(await page.evaluate(() => (document.activeElement as HTMLButtonElement)?.value)).toBe(
-      'approve'
-    )
+    expect(await page.evaluate(() => document.activeElement?.value)).toBe('approve')
     await page.keyboard.press('Enter')
     await page.waitForURL(/\/approvals\?notice=/)
     await expect(page.locator('.notice').textContent()).resolves.toBe('Approved.')
