@@ -19,5 +19,10 @@ echo
 echo "== running examples/branch-join.json, following its events =="
 bun run --silent aob run start examples/branch-join.json --input '{"items":[{"price":40},{"price":85}]}' -f
 echo
+echo "== starting examples/watch.json (about 10 s): watch its graph light up in the web UI =="
+bun run --silent aob run start examples/watch.json
+echo
 echo "aob dev is running on http://127.0.0.1:$port (token saved for the CLI). Ctrl-C to stop."
+echo "Web UI: open http://127.0.0.1:$port/ and sign in with the admin token printed above;"
+echo "        bun run aob run start examples/watch.json  starts another run to watch."
 wait $dev

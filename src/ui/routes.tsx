@@ -6,7 +6,7 @@
  * Sessions: an HttpOnly, SameSite=Strict cookie; every form carries the session's CSRF token.
  * @module
  */
-import { Hono, type Context } from 'hono'
+import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { secureHeaders } from 'hono/secure-headers'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
@@ -39,13 +39,20 @@ const ASSETS: Record<string, { body: string; type: string }> = {
   'style.css': { body: styleCss, type: 'text/css; charset=utf-8' },
 }
 
+/** The UI's pages (the API, /ws, /health and /metrics are not the UI's). */
+const SIGNED_IN_PATHS = ['/', '/sign-out', '/runs/*', '/approvals', '/approvals/*', '/patches/*']
+const PAGE_PATHS = [...SIGNED_IN_PATHS, '/sign-in', '/ui/*']
+
 type UiEnv = { Variables: { session: Session; sessionId: string; viewer: Viewer } }
 
 export function uiRoutes(kernel: Pick<Kernel, 'bus' | 'config'>, api: ApiFetch): Hono<UiEnv> {
   const sessions = createSessions(kernel.bus)
   const authenticate = createAuthenticator(kernel.config.tokens)
   const app = new Hono<UiEnv>()
-  app.use(
+  const pages = (mw: MiddlewareHandler<UiEnv>) => {
+    for (const path of PAGE_PATHS) app.use(path, mw)
+  }
+  pages(
     secureHeaders({
       contentSecurityPolicy: {
         defaultSrc: ["'none'"],
@@ -112,7 +119,7 @@ export function uiRoutes(kernel: Pick<Kernel, 'bus' | 'config'>, api: ApiFetch):
   })
 
   // Every other page needs a session; a POST also needs the session's CSRF token.
-  app.use(async (c, next) => {
+  const signedIn: MiddlewareHandler<UiEnv> = async (c, next) => {
     const id = getCookie(c, SESSION_COOKIE)
     const session = await sessions.get(id)
     const principal = session ? authenticate(session.token) : null
@@ -130,7 +137,8 @@ export function uiRoutes(kernel: Pick<Kernel, 'bus' | 'config'>, api: ApiFetch):
         return page(c, <ErrorPage viewer={c.get('viewer')} status={403} message="The form's CSRF token is missing or wrong; reload the page and try again." />, 403)
     }
     await next()
-  })
+  }
+  for (const path of SIGNED_IN_PATHS) app.use(path, signedIn)
 
   /** GET or POST the API as the signed-in principal. */
   const call = async <T,>(c: Context<UiEnv>, method: string, path: string, body?: unknown) => {

@@ -37,8 +37,12 @@ describe('workflow validator', () => {
   })
 
   test('every example in examples/ is valid', async () => {
-    for (const f of ['chain', 'branch-join', 'loop']) {
-      const r = validateWorkflow(await Bun.file(`examples/${f}.json`).json())
+    const files = [...new Bun.Glob('*.json').scanSync('examples')].filter(
+      (f) => !f.endsWith('.input.json')
+    )
+    expect(files.length).toBeGreaterThanOrEqual(6)
+    for (const f of files) {
+      const r = validateWorkflow(await Bun.file(`examples/${f}`).json())
       expect({ f, errors: r.errors }).toEqual({ f, errors: [] })
     }
   })
