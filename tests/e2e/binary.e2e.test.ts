@@ -71,6 +71,21 @@ test('the compiled aob runs `aob dev` from an empty directory (no node_modules, 
       status: 'succeeded',
       output: { shout: { text: 'HELLO FILE!' } },
     })
+    // The web UI and its assets are inside the binary.
+    const signIn = await fetch(`${dev.url}/`, { redirect: 'manual' })
+    expect(signIn.status).toBe(303)
+    expect(signIn.headers.get('location')).toStartWith('/sign-in')
+    const form = await (await fetch(`${dev.url}/sign-in`)).text()
+    expect(form).toStartWith('<!doctype html>')
+    expect(form).toContain('name="csrf"')
+    for (const asset of ['live.js', 'style.css']) {
+      const res = await fetch(`${dev.url}/ui/assets/${asset}`)
+      expect({ asset, status: res.status, size: (await res.text()).length > 500 }).toEqual({
+        asset,
+        status: 200,
+        size: true,
+      })
+    }
     const unknown = await aob(['run', 'status', 'run_nope'])
     expect(unknown.code).toBe(4)
     expect(unknown.stderr).toStartWith('error: ')
