@@ -4,13 +4,10 @@
  * Any number may run; per-run transitions are serialised by the store's version check.
  * @module
  */
-import { Draft } from '../engine/draft.ts'
-import { applyCompletion, taskFor } from '../engine/route.ts'
-import { isTerminalRun, type RunState } from '../engine/state.ts'
+import { applyCompletion } from '../engine/route.ts'
 import { AobError, ErrorCode } from '../errors.ts'
 import type { RunId } from '../ids.ts'
 import type { Kernel } from '../kernel.ts'
-import { own } from '../model/dict.ts'
 import { jsonProblem } from '../model/json-bounds.ts'
 import {
   CompletionSchema,
@@ -19,6 +16,7 @@ import {
   type Request,
 } from '../model/messages.ts'
 import { TOPICS } from '../ports/bus.ts'
+import { recoverIfBusFresh, redispatchRunning } from '../runs/recover.ts'
 import { transact } from '../runs/transact.ts'
 import { startConsumer, type Service } from '../worker/consumer.ts'
 import { createApprovalTimeouts } from './approval-timeouts.ts'
@@ -45,9 +43,7 @@ export async function startCoordinator(
   const log = kernel.log.child({ svc: 'coordinator' })
   // The bus is new (embedded: every start) or lost its queues (Redis restarted or flushed):
   // re-dispatch every running node from the store. One coordinator wins the claim.
-  const rebuildIfFresh = async () => {
-    if (await kernel.bus.claimFreshStart()) await recoverRuns(kernel)
-  }
+  const rebuildIfFresh = () => recoverIfBusFresh(kernel)
   await rebuildIfFresh()
   const sweepAfterMs = opts.sweepAfterMs ?? opts.visibilityMs ?? 30_000
   const sweep = async () => {
@@ -168,35 +164,4 @@ function boundedSignal(s: CompletionSignal, maxJsonDepth: number): CompletionSig
       },
     },
   }
-}
-
-/** Re-dispatches the current task of every running node of every active run. */
-export async function recoverRuns(kernel: Kernel): Promise<number> {
-  let count = 0
-  for (const id of await kernel.store.listActiveRuns()) {
-    const state = await kernel.store.loadRun(id)
-    if (state) count += await redispatchRunning(kernel, state)
-  }
-  if (count) kernel.log.warn({ tasks: count }, 'recovered in-flight tasks of active runs')
-  return count
-}
-
-/** Dispatches the current task of each running node of one run again (same epoch). */
-async function redispatchRunning(kernel: Kernel, state: RunState): Promise<number> {
-  if (isTerminalRun(state.run.status)) return 0
-  const draft = new Draft(state)
-  let count = 0
-  for (const [nodeId, node] of Object.entries(state.nodes)) {
-    if (node.status !== 'running' || !own(state.run.ir.nodes, nodeId)) continue
-    try {
-      await kernel.lanes.dispatch(await taskFor(draft, nodeId))
-      count++
-    } catch (e) {
-      kernel.log.error(
-        { err: e, run_id: state.run.id, node_id: nodeId },
-        'could not rebuild a task'
-      )
-    }
-  }
-  return count
 }

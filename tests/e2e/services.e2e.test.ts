@@ -3,7 +3,14 @@ import { copyFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ADMIN, distributedEnv } from '../helpers/kernel.ts'
-import { apiOf, spawnOrchestrator, spawnService, type ServiceProcess } from '../helpers/cluster.ts'
+import {
+  apiOf,
+  migrateWith,
+  spawnOrchestrator,
+  spawnService,
+  type ServiceProcess,
+} from '../helpers/cluster.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 import { semanticsContract } from '../contract/semantics.contract.ts'
 import { processPlatform } from '../helpers/cluster.ts'
 import { startLlmServer, toolResults, turnsOf } from '../helpers/llm-server.ts'
@@ -89,6 +96,50 @@ describe('services as separate processes', () => {
     expect(missing.output()).toContain('AOB_DATABASE_URL')
   })
 })
+
+test('runs created before any coordinator started are dispatched once, not again by its start', async () => {
+  const llm = startLlmServer(() => ({ delay_ms: 300, content: 'done' }))
+  const env = { ...(await distributedEnv()), AOB_TOKENS: TOKENS }
+  expect(migrateWith(env)).toBe(0)
+  const procs: ServiceProcess[] = []
+  try {
+    // A brand-new bus: the orchestrator dispatches before the coordinator ever looked at it.
+    const orchestrator = await spawnOrchestrator(env)
+    procs.push(orchestrator)
+    const api = apiOf(orchestrator.url, ADMIN)
+    const ids: string[] = []
+    for (let i = 0; i < 3; i++) {
+      const res = await api('POST', '/runs', {
+        workflow: {
+          name: 'early',
+          nodes: [{ id: 'a', type: 'agent', config: { instructions: 'x' } }],
+        },
+        input: { i },
+      })
+      expect(res.status).toBe(201)
+      ids.push(res.body.run_id)
+    }
+    procs.push(
+      spawnService('coordinator', env),
+      spawnService('agent-worker', {
+        ...env,
+        OPENAI_BASE_URL: llm.url,
+        OPENAI_API_KEY: 'test',
+        AOB_AGENT_MODEL: 'm',
+      })
+    )
+    for (const id of ids)
+      await waitFor(
+        async () => (await api('GET', `/runs/${id}`)).body.status === 'succeeded' || null,
+        30_000,
+        `run ${id} to succeed`
+      )
+    expect(llm.requests.length).toBe(3)
+  } finally {
+    for (const p of procs) await p.kill()
+    llm.stop()
+  }
+}, 60_000)
 
 test('compiled binaries copied to an empty directory run the platform on Redis + Postgres', async () => {
   const build = Bun.spawnSync(['bun', 'run', 'build'], {
