@@ -15,6 +15,7 @@ import {
   migrateWith,
 } from '../helpers/cluster.ts'
 import Redis from 'ioredis'
+import postgres from 'postgres'
 import { waitFor } from '../helpers/wait-for.ts'
 import { executions, ledger, recoveryTime } from './ledger.ts'
 import { mixedWorkflow } from './workloads.ts'
@@ -36,8 +37,9 @@ test('coordinator killed at random moments: every run succeeds, nothing committe
     spawnService('worker', { ...env, AOB_LOG_LEVEL: 'debug' }),
   ]
   let coordinator: ServiceProcess = spawnService('coordinator', env)
-  // The first coordinator on a new Redis rebuilds from Postgres (it cannot know that nothing was
-  // lost): let it do so before runs start, so re-executions count only what the kills cause.
+  // The first process on a new Redis (the orchestrator, at its start) claims it and rebuilds from
+  // Postgres (it cannot know that nothing was lost): let that happen before runs start, so
+  // re-executions count only what the kills cause.
   const redis = new Redis(env.AOB_REDIS_URL)
   await waitFor(
     async () => (await redis.exists(`${env.AOB_REDIS_PREFIX}aob:generation`)) === 1,
@@ -100,3 +102,95 @@ test('coordinator killed at random moments: every run succeeds, nothing committe
     for (const p of [coordinator, orchestrator, ...workers]) await p.kill('SIGKILL')
   }
 }, 240_000)
+
+// A group commit carries the completions of many runs. The coordinator dies while one such call
+// is in flight (held at its first statement by a table lock), and Postgres then commits the call
+// for a process that is gone: each of those completions is committed but its next tasks were
+// never dispatched nor its signal acked. The redelivered signals must dispatch them, once.
+test('coordinator killed mid-batch: the batch commits after its death, every run still succeeds once', async () => {
+  const env: Record<string, string> = {
+    ...(await distributedEnv()),
+    AOB_TOKENS: `admin:${ADMIN}`,
+    AOB_VISIBILITY_MS: '1000',
+  }
+  expect(migrateWith(env)).toBe(0)
+  const orchestrator = await spawnOrchestrator(env)
+  const worker = spawnService('worker', { ...env, AOB_LOG_LEVEL: 'debug' })
+  let coordinator: ServiceProcess = spawnService('coordinator', env)
+  const sql = postgres(env.AOB_DATABASE_URL, {
+    onnotice: () => {},
+    max: 2,
+    connection: { search_path: env.AOB_DATABASE_SCHEMA },
+  })
+  const api = apiOf(orchestrator.url, ADMIN)
+  const runIds: string[] = []
+  const chain = {
+    name: 'crash-batch',
+    nodes: Array.from({ length: 6 }, (_, i) => ({ id: `n${i}`, type: 'noop' })),
+    edges: Array.from({ length: 5 }, (_, i) => ({ from: `n${i}`, to: `n${i + 1}` })),
+  }
+  try {
+    const completions = async () =>
+      (await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM node_completions`)[0].n
+    let before = 0
+    let orphanCommits = 0
+    await sql.begin(async (tx) => {
+      // Only group commits write node_completions: with it locked, runs are still created and
+      // dispatched, and the coordinator's commits of their first completions wait. Those arriving
+      // while one call waits go in the next call (sent once the first counts as stalled, after
+      // 1 s): a batch of many runs in flight.
+      await tx`LOCK TABLE node_completions IN EXCLUSIVE MODE`
+      await Promise.all(
+        Array.from({ length: 60 }, async (_, i) => {
+          const res = await api('POST', '/runs', { workflow: chain, input: { i } })
+          expect(res.status).toBe(201)
+          runIds.push(res.body.run_id)
+        })
+      )
+      await waitFor(
+        async () => {
+          const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE wait_event_type = 'Lock' AND application_name = 'aob' AND query LIKE '%aob_commit_transitions%'`
+          return row.n > 1 || null
+        },
+        10_000,
+        'two group commits to wait on the lock'
+      )
+      await Bun.sleep(200)
+      await coordinator.kill('SIGKILL')
+      before = await completions()
+    })
+    // The orphaned calls go on once the lock is released and commit for a dead process.
+    await waitFor(
+      async () => {
+        const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE state = 'active' AND application_name = 'aob' AND query LIKE '%aob_commit_transitions%'`
+        return row.n === 0 || null
+      },
+      5_000,
+      'the orphaned batches to end'
+    )
+    orphanCommits = (await completions()) - before
+    coordinator = spawnService('coordinator', env)
+    await waitFor(
+      async () => {
+        const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM runs
+          WHERE id = ANY(${runIds}) AND status = 'succeeded'`
+        return row.n === runIds.length || null
+      },
+      60_000,
+      'every run to succeed'
+    )
+    const result = await ledger(env, runIds)
+    console.log(
+      `crash/coordinator-mid-batch: runs=${runIds.length} committed_after_kill=${orphanCommits} succeeded=${result.byStatus.succeeded ?? 0} duplicate_commits=${result.duplicateCommits} seq_gaps=${result.seqGaps}`
+    )
+    expect(orphanCommits).toBeGreaterThan(1)
+    expect(result.byStatus).toEqual({ succeeded: runIds.length })
+    expect(result.duplicateCommits).toBe(0)
+    expect(result.seqGaps).toBe(0)
+  } finally {
+    await sql.end()
+    for (const p of [coordinator, orchestrator, worker]) await p.kill('SIGKILL')
+  }
+}, 120_000)
