@@ -1,73 +1,41 @@
 #!/usr/bin/env bun
-/** The `aob` CLI. Subcommands load lazily. Exit codes: 0 ok, 1 error, 2 usage, 3 run failed, 4 not found. */
-import './no-color.ts'
+/**
+ * The `aob` CLI's entry, small so that the commonest quick commands start as fast as a
+ * hello-world: `--version` here, `workflow validate <file>` from its own small module; anything
+ * else loads the command tree (cli/app.ts). Both are separate entrypoints of the binary. Nothing
+ * here may touch process.stdout (its stream costs more than the rest of `--version`).
+ * @module
+ */
+import { importBundled } from '../src/bundled-module.ts'
 import { VERSION } from '../src/version.ts'
 
-// `--version` answers before anything else loads.
-if (process.argv.length === 3 && (process.argv[2] === '--version' || process.argv[2] === '-v')) {
+const args = process.argv.slice(2)
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   console.log(VERSION)
   process.exit(0)
 }
-
-const { defineCommand, renderUsage, runCommand } = await import('citty')
-const { CliError, EXIT } = await import('./errors.ts')
-
-const main = defineCommand({
-  meta: { name: 'aob', version: VERSION, description: 'aob: agent orchestration backbone' },
-  subCommands: {
-    approvals: () => import('./commands/approvals.ts').then((m) => m.approvals),
-    approve: () => import('./commands/approvals.ts').then((m) => m.approve),
-    logs: () => import('./commands/logs.ts').then((m) => m.default),
-    patch: () => import('./commands/patch.ts').then((m) => m.default),
-    replay: () => import('./commands/replay.ts').then((m) => m.default),
-    tag: () => import('./commands/tag.ts').then((m) => m.default),
-    tool: () => import('./commands/registry.ts').then((m) => m.tool),
-    openapi: () => import('./commands/registry.ts').then((m) => m.openapi),
-    completion: () => import('./commands/completion.ts').then((m) => m.default),
-    dev: () => import('./commands/dev.ts').then((m) => m.default),
-    migrate: () => import('./commands/migrate.ts').then((m) => m.default),
-    run: () => import('./commands/run.ts').then((m) => m.default),
-    workflow: () => import('./commands/workflow.ts').then((m) => m.default),
-  },
-})
-
-const rawArgs = process.argv.slice(2)
-try {
-  if (rawArgs.length === 0 || rawArgs.includes('--help') || rawArgs.includes('-h')) {
-    console.log(await usageOf(rawArgs))
-    process.exit(rawArgs.length === 0 ? EXIT.usage : EXIT.ok)
-  }
-  await runCommand(main, { rawArgs })
-  process.exit(EXIT.ok)
-} catch (e) {
-  if (e instanceof CliError) {
-    const json = rawArgs.some(
-      (a, i) => a === '--output=json' || (a === '--output' && rawArgs[i + 1] === 'json')
-    )
-    if (json && e.body) console.error(JSON.stringify(e.body))
-    else if (e.message) console.error(`error: ${e.message}`)
-    if (e.exitCode === EXIT.usage && !json) console.error(`\n${await usageOf(rawArgs)}`)
-    process.exit(e.exitCode)
-  }
-  if ((e as Error).name === 'CLIError') {
-    console.error(`error: ${(e as Error).message}\n\n${await usageOf(rawArgs)}`)
-    process.exit(EXIT.usage)
-  }
-  console.error(`error: ${(e as Error).message ?? e}`)
-  process.exit(EXIT.error)
+const validate = plainValidate(args)
+if (validate) {
+  const { validateFile } =
+    await importBundled<typeof import('./validate-file.ts')>('cli/validate-file.ts')
+  // A missing or unreadable file is reported by the command tree, like every other error.
+  const code = await validateFile(validate.file, validate.mode).catch(() => null)
+  if (code !== null) process.exit(code)
 }
+const { runCli } = await importBundled<typeof import('./app.ts')>('cli/app.ts')
+await runCli(args)
 
-/** The usage of the deepest command `args` name (citty renders it from the command's definition). */
-async function usageOf(args: string[]): Promise<string> {
-  let cmd: any = main
-  let parent: any
-  for (const a of args) {
-    if (a.startsWith('-')) break
-    const subs = cmd.subCommands
-    const next = subs?.[a]
-    if (!next) break
-    parent = cmd
-    cmd = typeof next === 'function' ? await next() : next
+/** `workflow validate <file> [--output text|json]` and nothing else (the rest: cli/app.ts). */
+function plainValidate(a: string[]): { file: string; mode: 'text' | 'json' } | null {
+  if (a[0] !== 'workflow' || a[1] !== 'validate') return null
+  let file: string | undefined
+  let mode: 'text' | 'json' = 'text'
+  for (let i = 2; i < a.length; i++) {
+    const arg = a[i]
+    const value = arg === '--output' ? a[++i] : arg.startsWith('--output=') ? arg.slice(9) : null
+    if (value === 'text' || value === 'json') mode = value
+    else if (value !== null || arg.startsWith('-') || file !== undefined) return null
+    else file = arg
   }
-  return renderUsage(cmd, parent)
+  return file === undefined ? null : { file, mode }
 }

@@ -6,6 +6,7 @@
 import { ConfigError, parseConfig, type Config } from '../src/config.ts'
 import { startHealthServer } from '../src/health.ts'
 import { createBusKernel, type BusKernel } from '../src/kernel.ts'
+import { loadLibs } from '../src/libs.ts'
 import type { Service } from '../src/worker/consumer.ts'
 
 /** A stopping process exits within this, even when Redis or Postgres cannot be reached. */
@@ -56,6 +57,7 @@ export function runWorkerService(
 ): Promise<void> {
   return runService(name, async (config) => {
     requireRedis(name, config)
+    await loadLibs()
     const kernel = createBusKernel(config)
     const services = start(kernel)
     if (config.healthPort !== undefined) {

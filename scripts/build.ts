@@ -25,8 +25,15 @@ async function build(wanted: string[]): Promise<void> {
     if (!entry)
       throw new Error(`unknown binary "${name}"; known: ${Object.keys(BINARIES).join(', ')}`)
     const started = performance.now()
-    // The expression sandbox runs in a Worker: its file is an extra entrypoint of every binary.
-    await $`bun build ${entry} src/expr/sandbox-worker.ts --compile --minify --sourcemap --bytecode --format=esm --no-compile-autoload-dotenv --no-compile-autoload-bunfig --define AOB_VERSION=${JSON.stringify(pkg.version)} --outfile dist/${name}`.quiet()
+    // Extra entrypoints, each a module of its own inside the binary: the expression sandbox's
+    // Worker, the heavy libraries (src/libs.ts) and, for aob, the CLI's command tree and its
+    // validate command (cli/main.ts); they load only when used.
+    const extra = [
+      'src/expr/sandbox-worker.ts',
+      'src/libs-entry.ts',
+      ...(name === 'aob' ? ['cli/app.ts', 'cli/validate-file.ts'] : []),
+    ]
+    await $`bun build ${entry} ${extra} --compile --minify --sourcemap --bytecode --format=esm --no-compile-autoload-dotenv --no-compile-autoload-bunfig --define AOB_VERSION=${JSON.stringify(pkg.version)} --outfile dist/${name}`.quiet()
     console.log(`dist/${name} (${((performance.now() - started) / 1000).toFixed(1)} s)`)
   }
 }

@@ -2,6 +2,7 @@
  * The composition root: picks the adapters for the configured mode and owns their teardown.
  * @module
  */
+import { loadLibs } from './libs.ts'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { createMemoryBus } from './adapters/embedded/memory-bus.ts'
@@ -69,6 +70,7 @@ export interface KernelOptions {
 
 export async function createKernel(config: Config, opts: KernelOptions = {}): Promise<Kernel> {
   const log = opts.log ?? createLogger(config.logLevel)
+  await loadLibs()
   if (config.mode === 'distributed') return createDistributedKernel(config, log, opts)
   if (config.dataPath !== ':memory:') {
     mkdirSync(dirname(config.dataPath), { recursive: true })

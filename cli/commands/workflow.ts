@@ -1,11 +1,9 @@
 /** `aob workflow validate <file>` (offline). @module */
 import { defineCommand } from 'citty'
-import { validateWorkflow } from '../../src/model/validate.ts'
-import { workflowStats } from '../../src/model/stats.ts'
 import { apiClient, globalArgs, outputMode } from '../context.ts'
 import { age, table } from '../table.ts'
 import { CliError, EXIT } from '../errors.ts'
-import { readJsonFile } from '../files.ts'
+import { validateFile } from '../validate-file.ts'
 
 const validate = defineCommand({
   meta: { name: 'validate', description: 'Validate a workflow file (offline, no server)' },
@@ -14,21 +12,8 @@ const validate = defineCommand({
     file: { type: 'positional', required: true, description: 'workflow JSON file' },
   },
   async run({ args }) {
-    const mode = outputMode(args)
-    const doc = await readJsonFile(args.file)
-    const { valid, errors, warnings } = validateWorkflow(doc)
-    const stats = workflowStats(doc)
-    if (mode === 'json') console.log(JSON.stringify({ valid, errors, warnings, stats }, null, 2))
-    else {
-      for (const e of errors) console.log(`error   ${e.path}: ${e.message}`)
-      for (const w of warnings) console.log(`warning ${w.path}: ${w.message}`)
-      console.log(
-        valid
-          ? `${args.file}: valid (${stats.nodes} nodes, ${stats.edges} edges, ${stats.agents} agents, tier ${stats.tier})`
-          : `${args.file}: invalid (${errors.length} error(s))`
-      )
-    }
-    if (!valid) throw new CliError('', EXIT.error)
+    const code = await validateFile(args.file, outputMode(args))
+    if (code !== EXIT.ok) throw new CliError('', code)
   },
 })
 

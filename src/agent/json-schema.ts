@@ -6,17 +6,19 @@
  * and nesting before Ajv sees them, and compiled validators are cached by their text.
  * @module
  */
-import Ajv, { type ValidateFunction } from 'ajv'
-import { RE2JS } from 're2js'
+import type Ajv from 'ajv'
+import type { ValidateFunction } from 'ajv'
 import { BoundedMap } from '../bounded-map.ts'
 import type { ErrorDetail } from '../errors.ts'
 import { jsonProblem } from '../model/json-bounds.ts'
+import { libs } from '../libs.ts'
 
 /** A schema's JSON may be this large at most. */
 export const MAX_SCHEMA_BYTES = 64 * 1024
 const MAX_SCHEMA_DEPTH = 32
 
 function linearRegExp(pattern: string, flags: string) {
+  const { RE2JS } = libs()
   const re = RE2JS.compile(pattern, flags.includes('i') ? RE2JS.CASE_INSENSITIVE : 0)
   return {
     test: (s: string) => re.matcher(s).find(),
@@ -29,7 +31,7 @@ linearRegExp.code = 'linearRegExp'
 // Made on first use: loading a workflow validator must not pay for Ajv's setup.
 let ajv: Ajv | undefined
 const compiler = () =>
-  (ajv ??= new Ajv({
+  (ajv ??= new (libs().Ajv)({
     strict: false,
     allErrors: false,
     validateSchema: true,
@@ -48,6 +50,7 @@ export function schemaProblems(schema: unknown, path = ''): ErrorDetail[] {
   const text = JSON.stringify(schema)
   if (text.length > MAX_SCHEMA_BYTES)
     return [{ path, message: `the schema is over ${MAX_SCHEMA_BYTES} bytes` }]
+  compiler() // outside the try: the libraries not being loaded is not the schema's fault
   try {
     validatorOf(text)
     return []

@@ -4,8 +4,9 @@
  * time zones). Each works on a string, an array of strings, or a table with `field`.
  * @module
  */
-import { DateTime, IANAZone } from 'luxon'
-import { RE2JS } from 're2js'
+import type { DateTime } from 'luxon'
+import type { RE2JS } from 're2js'
+import { libs } from '../libs.ts'
 import * as v from 'valibot'
 import { dictOf } from '../model/dict.ts'
 import { strictObject } from '../model/schema.ts'
@@ -16,6 +17,7 @@ const Field = v.pipe(v.string(), v.minLength(1), v.maxLength(256))
 const MAX_MATCHES = 10_000
 
 function compileRegex(pattern: string, flags = ''): RE2JS {
+  const { RE2JS } = libs()
   let bits = 0
   for (const f of flags) {
     if (f === 'i') bits |= RE2JS.CASE_INSENSITIVE
@@ -59,6 +61,7 @@ const regex_extract: StepDefinition = {
     into: v.optional(Field),
   }),
   check(step) {
+    libs() // outside the try: the libraries not being loaded is not the pattern's fault
     try {
       compileRegex(String(step.pattern), (step.flags as string) ?? '')
       return []
@@ -115,7 +118,7 @@ const parse_date: StepDefinition = {
     into: v.optional(Field),
   }),
   check(step) {
-    return step.zone !== undefined && !IANAZone.isValidZone(String(step.zone))
+    return step.zone !== undefined && !libs().IANAZone.isValidZone(String(step.zone))
       ? [
           {
             path: '/zone',
@@ -149,6 +152,7 @@ const parse_date: StepDefinition = {
 }
 
 function parseOne(s: unknown, formats: string[], zone: string): DateTime | null {
+  const { DateTime } = libs()
   if (typeof s === 'number') {
     const dt = DateTime.fromMillis(s, { zone })
     return dt.isValid ? dt : null

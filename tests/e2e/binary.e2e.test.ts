@@ -49,6 +49,50 @@ test('the compiled aob runs `aob dev` from an empty directory (no node_modules, 
     const invalid = await aob(['workflow', 'validate', 'bad.json', '--output', 'json'])
     expect(invalid.code).toBe(1)
     expect(JSON.parse(invalid.stdout).errors[0].path).toStartWith('/nodes/0')
+    // Regexes, dates and JSON Schemas are checked by libraries the binary loads only when a
+    // document needs them (src/libs.ts): they must be inside it and found from anywhere.
+    const needsLibs = (pattern: string, zone: string) => ({
+      name: 'libs',
+      nodes: [
+        {
+          id: 't',
+          type: 'transform',
+          config: {
+            pipeline: [
+              { op: 'regex_extract', pattern, field: 'text' },
+              { op: 'parse_date', zone, field: 'at' },
+            ],
+          },
+        },
+        {
+          id: 'a',
+          type: 'agent',
+          config: { instructions: 'x', output_schema: { type: 'object', required: 'nope' } },
+        },
+      ],
+    })
+    await Bun.write(join(dir, 'libs.json'), JSON.stringify(needsLibs('(?<=a)b', 'Mars/Olympus')))
+    const libs = await aob(['workflow', 'validate', 'libs.json', '--output=json'])
+    expect(libs.code).toBe(1)
+    expect(
+      (JSON.parse(libs.stdout).errors as { path: string }[]).map((e) => e.path).sort()
+    ).toEqual([
+      '/nodes/0/config/pipeline/0/pattern',
+      '/nodes/0/config/pipeline/1/zone',
+      '/nodes/1/config/output_schema',
+    ])
+    await Bun.write(join(dir, 'libs-ok.json'), JSON.stringify(needsLibs('(a+)+$', 'Europe/Paris')))
+    const fine = await aob(['workflow', 'validate', 'libs-ok.json'])
+    expect(fine.stderr).toBe('')
+    // Still one error: the schema's; the pattern and the zone are fine now.
+    expect(fine.stdout).toContain('/nodes/1/config/output_schema')
+    // What the quick path does not take goes to the command tree, with its usage on errors.
+    const usage = await aob(['workflow', 'validate'])
+    expect(usage.code).toBe(2)
+    expect(usage.stderr).toContain('USAGE')
+    const missing = await aob(['workflow', 'validate', 'nope.json'])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toBe('error: no such file: nope.json\n')
     await Bun.write(join(dir, 'input.json'), '{"name":"file"}')
     const started = await aob([
       'run',
