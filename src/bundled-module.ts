@@ -10,7 +10,8 @@ export function bundledModuleUrl(fromRoot: string): string {
   const here = import.meta.url
   // In a binary every entrypoint lives under /$bunfs/root/ by its path from the project root.
   const at = here.indexOf('/$bunfs/root/')
-  if (at >= 0) return `${here.slice('file://'.length, at)}/$bunfs/root/${fromRoot.replace(/\.ts$/, '.js')}`
+  if (at >= 0)
+    return `${here.slice('file://'.length, at)}/$bunfs/root/${fromRoot.replace(/\.ts$/, '.js')}`
   return new URL(`../${fromRoot}`, here).href
 }
 

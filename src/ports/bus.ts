@@ -81,6 +81,8 @@ export interface Bus {
    */
   putState(runId: string, key: string, value: string, ttlMs: number): Promise<void>
   getState(runId: string, key: string): Promise<string | null>
+  /** Reads and removes a scratch state in one step: of racing callers, one gets it. */
+  takeState(runId: string, key: string): Promise<string | null>
   /**
    * One GCRA step of the rate-limit budget `key` (src/rate-limit.ts): admits a request or says
    * when one fits. Atomic, and shared by every process on this bus.

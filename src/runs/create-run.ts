@@ -18,6 +18,7 @@ import type { Kernel } from '../kernel.ts'
 import { compileWorkflow, type Ir } from '../model/ir.ts'
 import type { Workflow } from '../model/workflow.ts'
 import { announce, clearPending, count } from './transact.ts'
+import { handOverNewRun } from './new-run-handover.ts'
 import { dict } from '../model/dict.ts'
 
 export interface CreateRunOptions {
@@ -35,7 +36,7 @@ export interface CreateRunOptions {
 }
 
 export async function createRun(
-  kernel: Pick<Kernel, 'store' | 'lanes' | 'log' | 'state' | 'metrics'>,
+  kernel: Pick<Kernel, 'store' | 'lanes' | 'log' | 'state' | 'metrics' | 'bus' | 'config'>,
   opts: CreateRunOptions
 ): Promise<{ run: RunRecord; created: boolean }> {
   const now = new Date().toISOString()
@@ -72,10 +73,15 @@ export async function createRun(
   first.dispatchPending = first.tasks.length > 0
   const res = await kernel.store.createRun({ run, nodes }, first)
   if (res.created) {
-    // The run's first completion usually finds its state here (same process: aob dev) and
-    // needs no read; a stale entry is refused by the version check like any other.
+    // The run's first completion finds its state here (same process: aob dev) or handed over
+    // (another process: a coordinator) and needs no read; a stale one is refused by the
+    // version check like any other. Handed over before the tasks go out, on the same bus.
     const state = nextRunState({ run, nodes }, first, res.events.length)
-    if (!isTerminalRun(state.run.status)) kernel.state.runs.set(res.run.id, state)
+    let handover: Promise<void> | undefined
+    if (!isTerminalRun(state.run.status)) {
+      kernel.state.runs.set(res.run.id, state)
+      handover = handOverNewRun(kernel, state)
+    }
     kernel.metrics.runs.inc({ status: 'created' })
     kernel.log.info(
       { run_id: run.id, trace_id: run.trace_id, workflow_id: run.workflow_id },
@@ -83,6 +89,7 @@ export async function createRun(
     )
     count(kernel, { run, nodes }, first, res.events)
     await announce(kernel, res.run.id, first.tasks, res.events)
+    await handover
     if (first.dispatchPending) clearPending(kernel, res.run.id)
   }
   return { run: res.run, created: res.created }

@@ -22,11 +22,15 @@ import { AobError, ErrorCode } from '../errors.ts'
 import type { RunId } from '../ids.ts'
 import type { Kernel } from '../kernel.ts'
 import { own } from '../model/dict.ts'
+import { takeNewRun } from './new-run-handover.ts'
 import type { Task } from '../model/messages.ts'
 
 const MAX_ATTEMPTS = 20
 
-export type TransactKernel = Pick<Kernel, 'store' | 'lanes' | 'state' | 'log' | 'metrics'>
+export type TransactKernel = Pick<
+  Kernel,
+  'store' | 'lanes' | 'state' | 'log' | 'metrics' | 'bus' | 'config'
+>
 
 export interface TransactResult<T> {
   value: T
@@ -47,7 +51,8 @@ export async function transact<T>(
   const { runs, runLock } = kernel.state
   return runLock(runId, async () => {
     for (let attempt = 1; ; attempt++) {
-      const cached = runs.get(runId)
+      // Believed like a cached state: a run handed over by its creator (once, on first sight).
+      const cached = runs.get(runId) ?? (attempt === 1 ? await takeNewRun(kernel, runId) : null)
       const state = cached ?? (await kernel.store.loadRun(runId))
       if (!state) throw new AobError(ErrorCode.RunNotFound, `run ${runId} not found`)
       runs.delete(runId)

@@ -83,6 +83,11 @@ export function busContract(name: string, make: () => Promise<Bus>) {
       expect(await bus.getState(`run_${'1'.repeat(28)}`, 'k')).toBeNull()
       await Bun.sleep(120)
       expect(await bus.getState(run, 'short')).toBeNull()
+      // Taken once: of racing takers exactly one gets the value.
+      await bus.putState(run, 'once', 'mine', 60_000)
+      const taken = await Promise.all([1, 2, 3].map(() => bus.takeState(run, 'once')))
+      expect(taken.sort()).toEqual(['mine', null, null].sort())
+      expect(await bus.getState(run, 'once')).toBeNull()
     })
 
     test('messages arrive in order, as data, to one consumer of each group', async () => {

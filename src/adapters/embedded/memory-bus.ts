@@ -214,6 +214,12 @@ export function createMemoryBus(): Bus {
       const entry = state.get(`${runId}\u0000${key}`)
       return entry && entry.until > Date.now() ? entry.value : null
     },
+    async takeState(runId, key) {
+      const id = `${runId}\u0000${key}`
+      const entry = state.get(id)
+      state.delete(id)
+      return entry && entry.until > Date.now() ? entry.value : null
+    },
     async admit(key, rule) {
       const now = Date.now()
       if (budgets.size > MAX_BUDGETS)

@@ -225,6 +225,9 @@ export function createRedisBus(url: string, opts: RedisBusOptions = {}): Bus {
     async getState(runId, key) {
       return main.get(keys.state(runId, key))
     },
+    async takeState(runId, key) {
+      return main.getdel(keys.state(runId, key))
+    },
     async admit(key, rule) {
       const [allowed, remaining, retryAfterMs, resetMs] = await main.gcra(
         keys.rateLimit(key),
