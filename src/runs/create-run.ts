@@ -17,7 +17,7 @@ import { newRunId, newTraceId } from '../ids.ts'
 import type { Kernel } from '../kernel.ts'
 import { compileWorkflow, type Ir } from '../model/ir.ts'
 import type { Workflow } from '../model/workflow.ts'
-import { announce, clearPending, count } from './transact.ts'
+import { announce, busOutlivesProcess, clearPending, count } from './transact.ts'
 import { handOverNewRun } from './new-run-handover.ts'
 import { dict } from '../model/dict.ts'
 
@@ -70,7 +70,7 @@ export async function createRun(
     await startReplay(draft, opts.replay.of, replayRoots(opts.replay.of, opts.replay.from))
   else await startRun(draft)
   const first = draft.toTransition()
-  first.dispatchPending = first.tasks.length > 0
+  first.dispatchPending = first.tasks.length > 0 && busOutlivesProcess(kernel)
   const res = await kernel.store.createRun({ run, nodes }, first)
   if (res.created) {
     // The run's first completion finds its state here (same process: aob dev) or handed over

@@ -75,7 +75,8 @@ export async function transact<T>(
       // The API records its dispatches as pending in the commit (a coordinator's sweep finishes
       // them if this process dies first); the coordinator needs not: an unacked completion is
       // redelivered and re-dispatches.
-      if (opts.durableDispatch && t.tasks.length > 0) t.dispatchPending = true
+      if (opts.durableDispatch && t.tasks.length > 0 && busOutlivesProcess(kernel))
+        t.dispatchPending = true
       try {
         const events = await kernel.store.commitTransition(state.run, t)
         remember(kernel, nextRunState(state, t, events.length))
@@ -119,6 +120,15 @@ export function clearPending(kernel: Pick<Kernel, 'store' | 'log'>, runId: RunId
         'could not clear a pending dispatch; the sweep will dispatch it again'
       )
     )
+}
+
+/**
+ * Whether a dispatch a process committed but did not send must be recorded as pending: only
+ * where the bus outlives the process (Redis). The embedded bus is rebuilt from the store at
+ * every start, every running node dispatched again, so there is nothing to record.
+ */
+export function busOutlivesProcess(kernel: Pick<Kernel, 'config'>): boolean {
+  return kernel.config.mode === 'distributed'
 }
 
 // --- internal ---

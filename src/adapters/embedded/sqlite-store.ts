@@ -33,7 +33,8 @@ import type { ApiRecord } from '../../model/openapi.ts'
 import type { ToolRecord } from '../../model/tool-record.ts'
 import { BoundedMap } from '../../bounded-map.ts'
 import { checkTagExpectation } from '../../model/tags.ts'
-import { dict } from '../../model/dict.ts'
+import { dict, own } from '../../model/dict.ts'
+import { isFreshNode, newNodeState } from '../../engine/draft.ts'
 import { reviveIr } from '../../model/ir.ts'
 
 type Row = Record<string, string | number | null>
@@ -77,28 +78,46 @@ export function createSqliteStore(path: string): Store {
     return events
   }
 
+  /**
+   * Writes one transition. The version check is the UPDATE itself: it applies only while the
+   * run is at run.version. A new run (`insert`) is written with its first transition applied,
+   * one row write.
+   */
   const applyTransition = (
     run: RunRecord,
-    t: Transition
+    t: Transition,
+    insert = false
   ): { run: RunRecord; events: RunEvent[] } => {
-    // The version check is the UPDATE itself: it applies only while the run is at run.version.
     const ts = new Date().toISOString()
     const next = nextRunRecord(run, t, t.events.length, ts)
-    const updated = q(
-      'UPDATE runs SET status = ?, record = ?, version = ? WHERE id = ? AND version = ?'
-    ).run(next.status, recordText(next), next.version, run.id, run.version)
-    if (updated.changes === 0) {
-      const row = q('SELECT version FROM runs WHERE id = ?').get(run.id)
-      if (!row) throw new AobError(ErrorCode.RunNotFound, `run ${run.id} not found`)
-      throw new AobError(
-        ErrorCode.VersionConflict,
-        `run ${run.id} is at version ${row.version}, expected ${run.version}`
+    const pendingAt = t.dispatchPending ? Date.now() : null
+    if (insert) {
+      q(
+        'INSERT INTO runs (id, workflow_id, status, idempotency_key, record, version, dispatch_pending_at) VALUES (?, ?, ?, ?, ?, ?, ?)'
+      ).run(
+        run.id,
+        run.workflow_id,
+        next.status,
+        run.idempotency_key,
+        recordText(next),
+        next.version,
+        pendingAt
       )
+    } else {
+      const updated = q(
+        'UPDATE runs SET status = ?, record = ?, version = ?, dispatch_pending_at = coalesce(?, dispatch_pending_at) WHERE id = ? AND version = ?'
+      ).run(next.status, recordText(next), next.version, pendingAt, run.id, run.version)
+      if (updated.changes === 0) {
+        const row = q('SELECT version FROM runs WHERE id = ?').get(run.id)
+        if (!row) throw new AobError(ErrorCode.RunNotFound, `run ${run.id} not found`)
+        throw new AobError(
+          ErrorCode.VersionConflict,
+          `run ${run.id} is at version ${row.version}, expected ${run.version}`
+        )
+      }
     }
     const events = insertEvents(run, t, ts)
     if (t.run.ir !== undefined) putIr(next)
-    if (t.dispatchPending)
-      q('UPDATE runs SET dispatch_pending_at = ? WHERE id = ?').run(Date.now(), run.id)
     const upsert = q(
       'INSERT INTO run_nodes (run_id, node_id, state) VALUES (?, ?, ?) ON CONFLICT (run_id, node_id) DO UPDATE SET state = excluded.state'
     )
@@ -165,14 +184,13 @@ export function createSqliteStore(path: string): Store {
       if (row)
         return { run: toRecord(row.record as string), created: false, events: [] as RunEvent[] }
     }
-    q(
-      'INSERT INTO runs (id, workflow_id, status, idempotency_key, record, version) VALUES (?, ?, ?, ?, ?, ?)'
-    ).run(run.id, run.workflow_id, run.status, run.idempotency_key, recordText(run), run.version)
     putIr(run)
+    // Fresh node states are not stored: a node without a row is pending (see loadRun).
     const insert = q('INSERT INTO run_nodes (run_id, node_id, state) VALUES (?, ?, ?)')
     for (const [nodeId, state] of Object.entries(input.nodes))
-      insert.run(run.id, nodeId, JSON.stringify(state))
-    const applied = applyTransition(run, first)
+      if (!isFreshNode(state) && !own(first.nodes, nodeId))
+        insert.run(run.id, nodeId, JSON.stringify(state))
+    const applied = applyTransition(run, first, true)
     return { run: applied.run, created: true, events: applied.events }
   })
 
@@ -272,6 +290,7 @@ export function createSqliteStore(path: string): Store {
       for (const r of q('SELECT node_id, state FROM run_nodes WHERE run_id = ?').all(id)) {
         nodes[r.node_id as string] = JSON.parse(r.state as string)
       }
+      for (const nodeId of Object.keys(run.ir.nodes)) nodes[nodeId] ??= newNodeState()
       return { run, nodes } satisfies RunState
     },
     async commitTransition(base, t) {
