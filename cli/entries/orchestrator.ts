@@ -7,8 +7,11 @@ import { requireDistributed, runService } from '../service-main.ts'
 await runService('aob-orchestrator', async (config) => {
   requireDistributed('aob-orchestrator', config)
   const kernel = await createKernel(config)
-  // Before it dispatches anything: a bus still fresh would be rebuilt under its new runs.
-  await recoverIfBusFresh(kernel)
+  // Before it dispatches anything: a bus still fresh would be rebuilt under its new runs. With
+  // Redis unreachable it serves anyway (writes fail until Redis is back; a coordinator rebuilds).
+  await recoverIfBusFresh(kernel).catch((e) =>
+    kernel.log.warn({ err: e }, 'could not check the bus at start; the coordinators will')
+  )
   const api = startOrchestrator(kernel, {
     host: config.host,
     port: config.port,
