@@ -126,6 +126,28 @@ describe('aob commands against aob dev', () => {
     expect(show.stdout).toContain('"op":"add"')
     expect(show.stdout).toContain('+      "id": "later"')
     expect(show.stdout).not.toContain('\x1b[') // no colour off a TTY
+    // On a terminal (a pseudo-terminal by `script`) the diff is coloured, unless NO_COLOR.
+    const onTty = (env: Record<string, string>) => {
+      const cmd = [
+        'bun',
+        join(import.meta.dir, '../../cli/main.ts'),
+        'patch',
+        'show',
+        first.patch_id,
+      ]
+      const { NO_COLOR: _ambient, ...base } = process.env
+      const res = Bun.spawnSync(['script', '-qec', cmd.join(' '), '/dev/null'], {
+        env: { ...base, AOB_HOME: dev.home, AOB_TOKEN: '', AOB_SERVER: '', ...env },
+      })
+      return { code: res.exitCode, out: res.stdout.toString() }
+    }
+    const coloured = onTty({})
+    expect(coloured.code).toBe(0)
+    expect(coloured.out).toContain('\x1b[')
+    const plain = onTty({ NO_COLOR: '1' })
+    expect(plain.code).toBe(0)
+    expect(plain.out).toContain('"id": "later"')
+    expect(plain.out).not.toContain('\x1b[')
     // aob dev's own token submitted them; it may not decide them (SPEC §4).
     expect((await cli(dev, ['patch', 'approve', first.patch_id])).code).toBe(1)
     const bad = await cli(dev, ['patch', 'apply', run_id, file('bad.json', { nope: 1 })])
