@@ -1,11 +1,12 @@
 /**
- * Web UI sessions (SPEC §10): a random id in an HttpOnly, SameSite=Strict cookie; on the server,
- * under the id's SHA-256 (a reader of the bus cannot use what it sees), the token it signs in
- * with and a CSRF token for its forms. Kept on the bus, so every orchestrator on it knows every
- * session; they expire, and signing out ends them at once.
+ * Web UI sessions (SPEC §10): a random id (256 bits) in an HttpOnly, SameSite=Strict cookie; on
+ * the server, under the id's SHA-256, the token it signed in with, encrypted (AES-256-GCM) under
+ * another hash of the id, and a CSRF token for its forms. A reader of the bus sees neither the id
+ * nor a usable token: only the browser holding the cookie can open its session. Kept on the bus,
+ * so every orchestrator on it knows every session; they expire, and signing out ends them at once.
  * @module
  */
-import { timingSafeEqual } from 'node:crypto'
+import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto'
 import type { Bus } from '../ports/bus.ts'
 
 export const SESSION_COOKIE = 'aob_session'
@@ -22,6 +23,35 @@ export const randomToken = (): string =>
   Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
 
 const keyOf = (id: string) => new Bun.CryptoHasher('sha256').update(id).digest('hex')
+/** The key the session's token is encrypted under: derived from the id, never stored. */
+const secretOf = (id: string) =>
+  new Bun.CryptoHasher('sha256').update('aob-ui-session-secret\u0000').update(id).digest()
+
+/** What the bus keeps of a session. */
+interface Stored {
+  /** base64url of IV (12 bytes), then the GCM tag (16 bytes), then the ciphertext. */
+  token: string
+  csrf: string
+  expires_at: number
+}
+
+function seal(id: string, token: string): string {
+  const iv = crypto.getRandomValues(new Uint8Array(12))
+  const cipher = createCipheriv('aes-256-gcm', secretOf(id), iv)
+  const body = Buffer.concat([cipher.update(token, 'utf8'), cipher.final()])
+  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')
+}
+
+function open(id: string, sealed: string): string | null {
+  try {
+    const raw = Buffer.from(sealed, 'base64url')
+    const decipher = createDecipheriv('aes-256-gcm', secretOf(id), raw.subarray(0, 12))
+    decipher.setAuthTag(raw.subarray(12, 28))
+    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8')
+  } catch {
+    return null // not sealed under this id's key
+  }
+}
 
 export function createSessions(bus: Pick<Bus, 'putState' | 'getState'>, ttlMs = SESSION_TTL_MS) {
   return {
@@ -29,15 +59,17 @@ export function createSessions(bus: Pick<Bus, 'putState' | 'getState'>, ttlMs = 
     async create(token: string): Promise<{ id: string; session: Session }> {
       const id = randomToken()
       const session = { token, csrf: randomToken(), expires_at: Date.now() + ttlMs }
-      await bus.putState(SCOPE, keyOf(id), JSON.stringify(session), ttlMs)
+      const stored: Stored = { ...session, token: seal(id, token) }
+      await bus.putState(SCOPE, keyOf(id), JSON.stringify(stored), ttlMs)
       return { id, session }
     },
     async get(id: string | undefined): Promise<Session | null> {
       if (!id || id.length > 100) return null
       const raw = await bus.getState(SCOPE, keyOf(id))
       if (!raw) return null // expired, ended, or never
-      const session = JSON.parse(raw) as Session
-      return session.expires_at > Date.now() ? session : null
+      const stored = JSON.parse(raw) as Stored
+      const token = stored.expires_at > Date.now() ? open(id, stored.token) : null
+      return token === null ? null : { ...stored, token }
     },
     async end(id: string | undefined): Promise<void> {
       if (id && id.length <= 100) await bus.putState(SCOPE, keyOf(id), '', 60_000)
