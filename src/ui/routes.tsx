@@ -8,6 +8,7 @@
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
+import { bodyLimit } from 'hono/body-limit'
 import { secureHeaders } from 'hono/secure-headers'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { Kernel } from '../kernel.ts'
@@ -34,6 +35,8 @@ import { createSessions, randomToken, sameToken, SESSION_COOKIE, type Session } 
 export type ApiFetch = (path: string, init: RequestInit) => Promise<Response>
 
 const LOGIN_CSRF_COOKIE = 'aob_login_csrf'
+/** The largest form a page sends (a decision's comment included). */
+const MAX_FORM_BYTES = 64 * 1024
 const ASSETS: Record<string, { body: string; type: string }> = {
   'live.js': { body: liveJs, type: 'text/javascript; charset=utf-8' },
   'style.css': { body: styleCss, type: 'text/css; charset=utf-8' },
@@ -67,6 +70,9 @@ export function uiRoutes(kernel: Pick<Kernel, 'bus' | 'config'>, api: ApiFetch):
       referrerPolicy: 'same-origin',
     })
   )
+
+  // Forms are small; anything bigger is refused before it is read (sign-in takes no session).
+  pages(bodyLimit({ maxSize: MAX_FORM_BYTES, onError: (c) => c.text('form too large', 413) }))
 
   app.get('/ui/assets/:file', (c) => {
     const file = c.req.param('file')
