@@ -140,7 +140,7 @@ export function startConsumer<T>(
       try {
         const batch = await bus.consume<T>(opts.topic, opts.group, opts.consumer, {
           count: free,
-          blockMs: 500,
+          blockMs: READ_BLOCK_MS,
         })
         if (running) for (const d of batch) handle(d)
       } catch (e) {
@@ -177,6 +177,12 @@ export function startConsumer<T>(
 }
 
 // --- internal ---
+
+/**
+ * How long one read waits for messages: a read returns as soon as one arrives, so this only sets
+ * what an idle consumer costs (a read every 2 s per topic). Stopping does not wait for it.
+ */
+const READ_BLOCK_MS = 2_000
 
 function within(p: Promise<unknown>, ms: number): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined
