@@ -2,7 +2,6 @@
  * The composition root: picks the adapters for the configured mode and owns their teardown.
  * @module
  */
-import { loadLibs } from './libs.ts'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { createMemoryBus } from './adapters/embedded/memory-bus.ts'
@@ -11,6 +10,7 @@ import { migrate } from './adapters/postgres/migrations.ts'
 import { createPostgresStore } from './adapters/postgres/postgres-store.ts'
 import { createRedisBus } from './adapters/redis/redis-bus.ts'
 import type { Config } from './config.ts'
+import { loadLibs } from './libs.ts'
 import { createLogger, type Logger } from './log.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
 import type { Bus } from './ports/bus.ts'

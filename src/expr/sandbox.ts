@@ -6,6 +6,7 @@
  * the next job. Created on first use; nothing runs at import.
  * @module
  */
+import { bundledModuleUrl } from '../bundled-module.ts'
 import { AobError, ErrorCode } from '../errors.ts'
 import type { ExpressionBounds } from './evaluate-bounded.ts'
 import type { SandboxReply, SandboxRequest } from './sandbox-worker.ts'
@@ -56,7 +57,8 @@ export function createSandbox(opts: SandboxOptions = DEFAULT_SANDBOX): Sandbox {
   let closed = false
 
   const spawn = (): Slot => {
-    const worker = new Worker(workerUrl())
+    // In a binary the Worker's file is an extra entrypoint of the build (scripts/build.ts).
+    const worker = new Worker(bundledModuleUrl('src/expr/sandbox-worker.ts'))
     worker.unref()
     const slot: Slot = { worker, job: null }
     worker.onmessage = (e: MessageEvent<SandboxReply>) => {
@@ -173,13 +175,4 @@ export function createSandbox(opts: SandboxOptions = DEFAULT_SANDBOX): Sandbox {
         job.reject(new AobError(ErrorCode.ExpressionError, 'expression sandbox is closed'))
     },
   }
-}
-
-// --- internal ---
-
-/** In a compiled binary the Worker is an extra entrypoint of the build (scripts/build.ts). */
-function workerUrl(): string {
-  return import.meta.url.includes('$bunfs')
-    ? './src/expr/sandbox-worker.ts'
-    : new URL('./sandbox-worker.ts', import.meta.url).href
 }

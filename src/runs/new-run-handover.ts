@@ -10,6 +10,7 @@
 import type { RunState } from '../engine/state.ts'
 import type { Kernel } from '../kernel.ts'
 import { dictOf } from '../model/dict.ts'
+import { busOutlivesProcess } from './recover.ts'
 import { runnableWorkflow } from './workflows.ts'
 
 type HandoverKernel = Pick<Kernel, 'bus' | 'config' | 'store' | 'state' | 'log'>
@@ -21,8 +22,7 @@ const TTL_MS = 10 * 60_000
 /** Leaves the state of a run just created for the process that routes its first completion. */
 export async function handOverNewRun(kernel: HandoverKernel, state: RunState): Promise<void> {
   // One process (aob dev) keeps it in its own cache already; a replay's IR is not its workflow's.
-  if (kernel.config.mode !== 'distributed' || state.run.replay_of || state.run.ir_version !== 1)
-    return
+  if (!busOutlivesProcess(kernel) || state.run.replay_of || state.run.ir_version !== 1) return
   const { document: _document, ir: _ir, ...run } = state.run
   await kernel.bus
     .putState(run.id, KEY, JSON.stringify({ run, nodes: state.nodes }), TTL_MS)
@@ -31,7 +31,7 @@ export async function handOverNewRun(kernel: HandoverKernel, state: RunState): P
 
 /** The state a creator left for this run, taken (no one else gets it), or null. */
 export async function takeNewRun(kernel: HandoverKernel, runId: string): Promise<RunState | null> {
-  if (kernel.config.mode !== 'distributed') return null
+  if (!busOutlivesProcess(kernel)) return null
   try {
     const text = await kernel.bus.takeState(runId, KEY)
     if (!text) return null

@@ -11,6 +11,15 @@ import type { Kernel } from '../kernel.ts'
 import { own } from '../model/dict.ts'
 
 /**
+ * Whether the bus outlives this process and is shared with others (Redis). The embedded bus
+ * lives and dies with its one process and is rebuilt from the store at every start: nothing
+ * needs recording for a rebuild (a pending dispatch), nor handing to another process.
+ */
+export function busOutlivesProcess(kernel: Pick<Kernel, 'config'>): boolean {
+  return kernel.config.mode === 'distributed'
+}
+
+/**
  * When the bus is fresh, one caller (the first to claim it) re-dispatches every running node.
  * Every process that dispatches new work calls this before it does: a process that dispatched
  * into a fresh bus without claiming it would have its tasks dispatched twice by the claimer.

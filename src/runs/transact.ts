@@ -23,6 +23,7 @@ import type { RunId } from '../ids.ts'
 import type { Kernel } from '../kernel.ts'
 import { own } from '../model/dict.ts'
 import { takeNewRun } from './new-run-handover.ts'
+import { busOutlivesProcess } from './recover.ts'
 import type { Task } from '../model/messages.ts'
 
 const MAX_ATTEMPTS = 20
@@ -120,15 +121,6 @@ export function clearPending(kernel: Pick<Kernel, 'store' | 'log'>, runId: RunId
         'could not clear a pending dispatch; the sweep will dispatch it again'
       )
     )
-}
-
-/**
- * Whether a dispatch a process committed but did not send must be recorded as pending: only
- * where the bus outlives the process (Redis). The embedded bus is rebuilt from the store at
- * every start, every running node dispatched again, so there is nothing to record.
- */
-export function busOutlivesProcess(kernel: Pick<Kernel, 'config'>): boolean {
-  return kernel.config.mode === 'distributed'
 }
 
 // --- internal ---

@@ -37,6 +37,40 @@ test('the compiled aob runs `aob dev` from an empty directory (no node_modules, 
       await Bun.sleep(50)
     }
     expect(run.output).toEqual({ shout: { text: 'HELLO BIN!' } })
+    // An expression that runs in the sandbox: its Worker is a module inside the binary too.
+    const sandboxed = (await (
+      await fetch(`${dev.url}/api/v1/runs`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          workflow: {
+            name: 'sandboxed',
+            nodes: [
+              {
+                id: 't',
+                type: 'transform',
+                config: {
+                  input: [1, 2, 3],
+                  pipeline: [{ op: 'transform', expr: '$map($, function($x) { $x * 2 })' }],
+                },
+              },
+            ],
+          },
+        }),
+      })
+    ).json()) as any
+    let doubled: any
+    for (let i = 0; i < 100; i++) {
+      doubled = await (
+        await fetch(`${dev.url}/api/v1/runs/${sandboxed.run_id}`, { headers })
+      ).json()
+      if (['succeeded', 'failed'].includes(doubled.status)) break
+      await Bun.sleep(50)
+    }
+    expect({ status: doubled.status, output: doubled.output }).toEqual({
+      status: 'succeeded',
+      output: { t: [2, 4, 6] },
+    })
     // The CLI commands from the copied binary, with the token `aob dev` saved.
     const aob = (args: string[]) => cli(dev, args, dir, [join(dir, 'aob')])
     expect((await aob(['--version'])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
