@@ -5,9 +5,12 @@
  * - saturated: N chain10 runs (N/2 fanout10 runs) submitted at once (aob: through the API), node
  *   transitions per second until the last run ends;
  * - unloaded: one chain10 run at a time, step latency p50 (BullMQ: SEQUENTIAL=1).
- * Prints each repetition, then the medians and the ratios aob/BullMQ.
+ * Prints each repetition, then the medians and the ratios aob/BullMQ, then the floors of an
+ * unloaded step on this machine, measured in the same run: one Redis round trip (BullMQ's step
+ * needs at least one) and one durable Postgres commit (aob's needs one before it dispatches).
  */
 import { join } from 'node:path'
+import Redis from 'ioredis'
 import postgres from 'postgres'
 import { parseConfig } from '../src/config.ts'
 import { createKernel } from '../src/kernel.ts'
@@ -26,6 +29,10 @@ interface Figures {
   chain10: number
   fanout10: number
   stepP50: number
+  /** One Redis PING, p50 (ms), each after an idle millisecond as in an unloaded step. */
+  redisRoundTripP50: number
+  /** One autocommitted one-row INSERT (WAL flushed), p50 (ms), each after an idle millisecond. */
+  durableCommitP50: number
 }
 
 export async function benchPeers(opts: { runs: number; reps: number; sequentialRuns: number }) {
@@ -52,6 +59,37 @@ export async function benchPeers(opts: { runs: number; reps: number; sequentialR
   console.log(
     `peers chain10  unloaded step p50 (median): aob ${m('aob', 'stepP50').toFixed(3)} ms, BullMQ ${m('bullmq', 'stepP50').toFixed(3)} ms → aob/BullMQ ${(m('aob', 'stepP50') / m('bullmq', 'stepP50')).toFixed(2)}× (lower is better)`
   )
+  const redisHop = m('aob', 'redisRoundTripP50')
+  const commit = m('aob', 'durableCommitP50')
+  console.log(
+    `peers floors (median, unloaded): Redis round trip ${redisHop.toFixed(3)} ms, durable Postgres commit ${commit.toFixed(3)} ms; ` +
+      `BullMQ's step = ${(m('bullmq', 'stepP50') / redisHop).toFixed(1)} round trips, aob's = ${(m('aob', 'stepP50') / commit).toFixed(1)} commits; ` +
+      `one commit alone = ${(commit / m('bullmq', 'stepP50')).toFixed(2)}× BullMQ's step`
+  )
+}
+
+/** Same-run floors of an unloaded step (see Figures): each sample after an idle millisecond. */
+async function floors(env: Record<string, string>, sql: postgres.Sql) {
+  const p50 = async (fn: () => Promise<unknown>) => {
+    const samples: number[] = []
+    for (let i = 0; i < 300; i++) {
+      await Bun.sleep(1)
+      const t0 = performance.now()
+      await fn()
+      samples.push(performance.now() - t0)
+    }
+    return summarize(samples.slice(30)).p50
+  }
+  const redis = new Redis(env.AOB_REDIS_URL)
+  try {
+    await sql`CREATE TABLE bench_floor (id bigserial PRIMARY KEY, v integer NOT NULL)`
+    return {
+      redisRoundTripP50: await p50(() => redis.ping()),
+      durableCommitP50: await p50(() => sql`INSERT INTO bench_floor (v) VALUES (1)`),
+    }
+  } finally {
+    redis.disconnect()
+  }
 }
 
 // --- internal ---
@@ -78,7 +116,13 @@ async function runBullmq(
   const chain = await line('chain10', { N: String(runs) })
   const fan = await line('fanout10', { N: String(fanoutRuns) })
   const seq = await line('chain10', { N: String(sequentialRuns), SEQUENTIAL: '1' })
-  return { chain10: chain.steps_per_s, fanout10: fan.steps_per_s, stepP50: seq.step_latency_p50_ms }
+  return {
+    chain10: chain.steps_per_s,
+    fanout10: fan.steps_per_s,
+    stepP50: seq.step_latency_p50_ms,
+    redisRoundTripP50: Number.NaN,
+    durableCommitP50: Number.NaN,
+  }
 }
 
 async function runAob(runs: number, fanoutRuns: number, sequentialRuns: number): Promise<Figures> {
@@ -141,7 +185,7 @@ async function runAob(runs: number, fanoutRuns: number, sequentialRuns: number):
       sequentialRuns
     )
     const stepP50 = summarize(timings.flatMap((t) => t.gaps)).p50
-    return { chain10, fanout10, stepP50 }
+    return { chain10, fanout10, stepP50, ...(await floors(env, sql)) }
   } finally {
     await sql.end()
     for (const s of services) await s.kill()
