@@ -202,6 +202,59 @@ export function storeContract(name: string, make: () => Promise<Store>) {
       expect((await store.readEvents(run.id, 0, 100)).map((e) => e.seq)).toEqual([1, 2, 3])
     })
 
+    test('commits of many runs at once apply or are refused each on its own', async () => {
+      // Issued together, so a store that commits them in one call (Postgres) gets them in one.
+      const made = await Promise.all(
+        Array.from({ length: 5 }, async () => {
+          const run = newRun()
+          await store.createRun({ run, nodes: nodes() }, start())
+          return (await store.loadRun(run.id))!.run
+        })
+      )
+      const [fresh, stale, twice, other, last] = made
+      const done = (i: number): Transition => ({
+        run: {},
+        nodes: { a: { ...newNodeState(), status: 'succeeded', epoch: 1, iteration: 1, output: i } },
+        events: [{ type: 'node_completed', node_id: 'a', data: { output: i } }],
+        tasks: [],
+      })
+      await store.commitTransition(stale, { ...done(0), nodes: {} })
+      await store.commitTransition(twice, done(0))
+      const missing = { ...newRun(), version: 1, last_seq: 2 }
+      const outcomes = await Promise.all(
+        [
+          store.commitTransition(fresh, done(1)),
+          store.commitTransition(stale, done(2)),
+          store.commitTransition(missing, done(3)),
+          store.commitTransition(other, done(4)),
+        ].map(codeOf)
+      )
+      expect(outcomes).toEqual(['no error', 'VERSION_CONFLICT', 'RUN_NOT_FOUND', 'no error'])
+      // One item the ledger refuses does not fail the others of its call.
+      const again = (await store.loadRun(twice.id))!.run
+      const ledger = await Promise.all(
+        [
+          store.commitTransition((await store.loadRun(fresh.id))!.run, { ...done(7), nodes: {} }),
+          store.commitTransition(again, done(5)),
+          store.commitTransition(last, done(6)),
+        ].map(codeOf)
+      )
+      expect(ledger).toEqual(['no error', 'COMPLETION_RECORDED', 'no error'])
+      for (const [run, output, seqs] of [
+        [fresh, 1, [1, 2, 3, 4]],
+        [stale, null, [1, 2, 3]],
+        [twice, 0, [1, 2, 3]],
+        [other, 4, [1, 2, 3]],
+        [last, 6, [1, 2, 3]],
+      ] as const) {
+        const state = (await store.loadRun(run.id))!
+        expect(state.nodes.a.output ?? null).toBe(output)
+        expect(state.run.version).toBe(seqs.length - 1)
+        expect((await store.readEvents(run.id, 0, 100)).map((e) => e.seq)).toEqual([...seqs])
+      }
+      expect(await store.loadRun(missing.id)).toBeNull()
+    })
+
     test('node states can be removed; patches are recorded and updated', async () => {
       const run = newRun()
       await store.createRun({ run, nodes: nodes() }, start())
