@@ -4,10 +4,10 @@
  * happens twice.
  */
 import { expect, test } from 'bun:test'
-import { ADMIN, distributedEnv } from '../helpers/kernel.ts'
+import { ADMIN } from '../helpers/kernel.ts'
 import {
   apiOf,
-  migrateWith,
+  migratedEnv,
   spawnOrchestrator,
   spawnService,
   type ServiceProcess,
@@ -46,12 +46,7 @@ test('agent workers killed mid-agent: every run finishes, no completed model cal
       }
     return { delay_ms, content: JSON.stringify(toolResults(body)) }
   })
-  const env: Record<string, string> = {
-    ...(await distributedEnv()),
-    AOB_TOKENS: `admin:${ADMIN}`,
-    AOB_VISIBILITY_MS: '1000',
-  }
-  expect(migrateWith(env)).toBe(0)
+  const env = await migratedEnv({ AOB_VISIBILITY_MS: '1000' })
   const agentEnv = {
     ...env,
     OPENAI_BASE_URL: llm.url,

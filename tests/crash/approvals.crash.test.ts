@@ -6,10 +6,10 @@
  */
 import { expect, test } from 'bun:test'
 import postgres from 'postgres'
-import { ADMIN, OPERATOR2, distributedEnv } from '../helpers/kernel.ts'
+import { ADMIN, OPERATOR2 } from '../helpers/kernel.ts'
 import {
   apiOf,
-  migrateWith,
+  migratedEnv,
   spawnOrchestrator,
   spawnService,
   type ServiceProcess,
@@ -33,12 +33,10 @@ test('approvals survive kill -9 of the hitl worker and the coordinator; timeouts
       return new Response('ok')
     },
   })
-  const env: Record<string, string> = {
-    ...(await distributedEnv()),
+  const env = await migratedEnv({
     AOB_TOKENS: `admin:${ADMIN},operator@ops2:${OPERATOR2}`,
     AOB_VISIBILITY_MS: '1500',
-  }
-  expect(migrateWith(env)).toBe(0)
+  })
   const hitlEnv = {
     ...env,
     AOB_CONCURRENCY: '4',

@@ -5,14 +5,14 @@
  */
 import { expect, test } from 'bun:test'
 import { join } from 'node:path'
-import { ADMIN, distributedEnv } from '../helpers/kernel.ts'
+import { ADMIN } from '../helpers/kernel.ts'
 import {
   apiOf,
   seededRandom,
   spawnOrchestrator,
   spawnService,
   type ServiceProcess,
-  migrateWith,
+  migratedEnv,
 } from '../helpers/cluster.ts'
 import Redis from 'ioredis'
 import postgres from 'postgres'
@@ -25,12 +25,7 @@ const RUNS = Number(process.env.AOB_CRASH_RUNS ?? 200)
 test('coordinator killed at random moments: every run succeeds, nothing committed twice', async () => {
   const seed = Number(process.env.AOB_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31))
   const random = seededRandom(seed)
-  const env: Record<string, string> = {
-    ...(await distributedEnv()),
-    AOB_TOKENS: `admin:${ADMIN}`,
-    AOB_VISIBILITY_MS: '1500',
-  }
-  expect(migrateWith(env)).toBe(0)
+  const env = await migratedEnv({ AOB_VISIBILITY_MS: '1500' })
   const orchestrator = await spawnOrchestrator(env)
   const workers = [
     spawnService('worker', { ...env, AOB_LOG_LEVEL: 'debug' }),
@@ -108,12 +103,7 @@ test('coordinator killed at random moments: every run succeeds, nothing committe
 // for a process that is gone: each of those completions is committed but its next tasks were
 // never dispatched nor its signal acked. The redelivered signals must dispatch them, once.
 test('coordinator killed mid-batch: the batch commits after its death, every run still succeeds once', async () => {
-  const env: Record<string, string> = {
-    ...(await distributedEnv()),
-    AOB_TOKENS: `admin:${ADMIN}`,
-    AOB_VISIBILITY_MS: '1000',
-  }
-  expect(migrateWith(env)).toBe(0)
+  const env = await migratedEnv({ AOB_VISIBILITY_MS: '1000' })
   const orchestrator = await spawnOrchestrator(env)
   const worker = spawnService('worker', { ...env, AOB_LOG_LEVEL: 'debug' })
   let coordinator: ServiceProcess = spawnService('coordinator', env)

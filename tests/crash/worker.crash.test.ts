@@ -2,18 +2,13 @@
 import { expect, test } from 'bun:test'
 import Redis from 'ioredis'
 import { join } from 'node:path'
-import { ADMIN, distributedEnv } from '../helpers/kernel.ts'
-import { apiOf, spawnOrchestrator, spawnService, migrateWith } from '../helpers/cluster.ts'
+import { ADMIN } from '../helpers/kernel.ts'
+import { apiOf, spawnOrchestrator, spawnService, migratedEnv } from '../helpers/cluster.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 import { executions } from './ledger.ts'
 
 test('a worker killed mid-task: the task is reclaimed by another worker', async () => {
-  const env: Record<string, string> = {
-    ...(await distributedEnv()),
-    AOB_TOKENS: `admin:${ADMIN}`,
-    AOB_VISIBILITY_MS: '1000',
-  }
-  expect(migrateWith(env)).toBe(0)
+  const env = await migratedEnv({ AOB_VISIBILITY_MS: '1000' })
   const orchestrator = await spawnOrchestrator(env)
   const coordinator = spawnService('coordinator', env)
   const workers = [

@@ -4,10 +4,10 @@
  * a run comes from the fanout too.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { ADMIN, distributedEnv } from '../helpers/kernel.ts'
+import { ADMIN } from '../helpers/kernel.ts'
 import {
   apiOf,
-  migrateWith,
+  migratedEnv,
   spawnOrchestrator,
   spawnService,
   type ServiceProcess,
@@ -37,8 +37,7 @@ describe('aob-fanout processes on Redis', () => {
     return { port: p, proc }
   }
   beforeAll(async () => {
-    env = { ...(await distributedEnv()), AOB_TOKENS: `admin:${ADMIN}`, AOB_VISIBILITY_MS: '2000' }
-    expect(migrateWith(env)).toBe(0)
+    env = await migratedEnv({ AOB_VISIBILITY_MS: '2000' })
     const orchestrator = await spawnOrchestrator(env)
     procs = [orchestrator, spawnService('coordinator', env), spawnService('worker', env)]
     api = apiOf(orchestrator.url, ADMIN)

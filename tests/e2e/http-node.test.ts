@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { join } from 'node:path'
 import { createHttpHandler } from '../../workers/http/handler.ts'
 import { BACKENDS } from '../helpers/backends.ts'
-import { ADMIN, distributedEnv, testPlatform, type TestPlatform } from '../helpers/kernel.ts'
-import { apiOf, spawnOrchestrator, spawnService, migrateWith } from '../helpers/cluster.ts'
+import { ADMIN, testPlatform, type TestPlatform } from '../helpers/kernel.ts'
+import { apiOf, spawnOrchestrator, spawnService, migratedEnv } from '../helpers/cluster.ts'
 import { harness } from '../net/guard-harness.ts'
 import { runToEnd } from '../contract/semantics.contract.ts'
 
@@ -235,8 +235,7 @@ for (const backend of BACKENDS) {
 }
 
 test('the http worker as its own process on Redis, reaching an operator-allowed address', async () => {
-  const env = { ...(await distributedEnv()), AOB_TOKENS: `admin:${ADMIN}` }
-  expect(migrateWith(env)).toBe(0)
+  const env = await migratedEnv()
   const orchestrator = await spawnOrchestrator(env)
   const procs = [
     orchestrator,

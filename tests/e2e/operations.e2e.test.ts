@@ -4,9 +4,9 @@
  * carries the §8 names (token on the API port, open on AOB_HEALTH_PORT).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { ADMIN, distributedEnv } from '../helpers/kernel.ts'
+import { ADMIN } from '../helpers/kernel.ts'
 import {
-  migrateWith,
+  migratedEnv,
   spawnOrchestrator,
   spawnService,
   type ServiceProcess,
@@ -158,8 +158,7 @@ describe('operations of separate services', () => {
   const ports: Record<string, number> = {}
   let orchestratorUrl = ''
   beforeAll(async () => {
-    const env = { ...(await distributedEnv()), AOB_TOKENS: `admin:${ADMIN}` }
-    expect(migrateWith(env)).toBe(0)
+    const env = await migratedEnv()
     for (const name of ['coordinator', 'worker', 'http-worker', 'hitl-worker'] as const)
       ports[name] = await freePort()
     const orchestrator = await spawnOrchestrator(env)

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { ADMIN, distributedEnv } from '../helpers/kernel.ts'
 import {
   apiOf,
-  migrateWith,
+  migratedEnv,
   spawnOrchestrator,
   spawnService,
   type ServiceProcess,
@@ -99,8 +99,7 @@ describe('services as separate processes', () => {
 
 test('runs created before any coordinator started are dispatched once, not again by its start', async () => {
   const llm = startLlmServer(() => ({ delay_ms: 300, content: 'done' }))
-  const env = { ...(await distributedEnv()), AOB_TOKENS: TOKENS }
-  expect(migrateWith(env)).toBe(0)
+  const env = await migratedEnv({ AOB_TOKENS: TOKENS })
   const procs: ServiceProcess[] = []
   try {
     // A brand-new bus: the orchestrator dispatches before the coordinator ever looked at it.

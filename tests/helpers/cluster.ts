@@ -81,6 +81,19 @@ export function migrateWith(env: Record<string, string>): number {
   }).exitCode
 }
 
+/**
+ * Fresh Redis and Postgres for a test of separate processes, migrated by `aob migrate`: their
+ * env, with the admin token and `extra` (AOB_VISIBILITY_MS, more tokens, ...) on top.
+ */
+export async function migratedEnv(
+  extra: Record<string, string> = {}
+): Promise<Record<string, string>> {
+  const env = { ...(await distributedEnv()), AOB_TOKENS: `admin:${ADMIN}`, ...extra }
+  const code = migrateWith(env)
+  if (code !== 0) throw new Error(`aob migrate exited with ${code}`)
+  return env
+}
+
 /** Starts an orchestrator on a free port and waits until /health answers. */
 export async function spawnOrchestrator(
   env: Record<string, string>,
