@@ -29,10 +29,14 @@ interface Figures {
   chain10: number
   fanout10: number
   stepP50: number
-  /** One Redis PING, p50 (ms), each after an idle millisecond as in an unloaded step. */
-  redisRoundTripP50: number
-  /** One autocommitted one-row INSERT (WAL flushed), p50 (ms), each after an idle millisecond. */
-  durableCommitP50: number
+}
+
+/** The floors of an unloaded step on this machine, p50 (ms), each sample after an idle millisecond. */
+interface Floors {
+  /** One Redis PING. */
+  redisRoundTrip: number
+  /** One autocommitted one-row INSERT (its WAL flushed). */
+  durableCommit: number
 }
 
 export async function benchPeers(opts: { runs: number; reps: number; sequentialRuns: number }) {
@@ -40,11 +44,11 @@ export async function benchPeers(opts: { runs: number; reps: number; sequentialR
   console.log(
     `peers: chain10 N=${opts.runs}, fanout10 N=${fanoutRuns}, unloaded chain10 N=${opts.sequentialRuns}, worker concurrency ${WORKER_CONCURRENCY}, ${opts.reps} repetitions, interleaved`
   )
-  const results: { aob: Figures; bullmq: Figures }[] = []
+  const results: { aob: Figures; bullmq: Figures; floors: Floors }[] = []
   for (let rep = 1; rep <= opts.reps; rep++) {
     const bullmq = await runBullmq(opts.runs, fanoutRuns, opts.sequentialRuns)
-    const aob = await runAob(opts.runs, fanoutRuns, opts.sequentialRuns)
-    results.push({ aob, bullmq })
+    const { figures: aob, floors } = await runAob(opts.runs, fanoutRuns, opts.sequentialRuns)
+    results.push({ aob, bullmq, floors })
     console.log(
       `peers rep ${rep}: chain10 aob ${aob.chain10.toFixed(0)}/s BullMQ ${bullmq.chain10.toFixed(0)}/s; fanout10 aob ${aob.fanout10.toFixed(0)}/s BullMQ ${bullmq.fanout10.toFixed(0)}/s; unloaded step p50 aob ${aob.stepP50.toFixed(3)} ms BullMQ ${bullmq.stepP50.toFixed(3)} ms`
     )
@@ -59,37 +63,13 @@ export async function benchPeers(opts: { runs: number; reps: number; sequentialR
   console.log(
     `peers chain10  unloaded step p50 (median): aob ${m('aob', 'stepP50').toFixed(3)} ms, BullMQ ${m('bullmq', 'stepP50').toFixed(3)} ms → aob/BullMQ ${(m('aob', 'stepP50') / m('bullmq', 'stepP50')).toFixed(2)}× (lower is better)`
   )
-  const redisHop = m('aob', 'redisRoundTripP50')
-  const commit = m('aob', 'durableCommitP50')
+  const redisHop = median(results.map((r) => r.floors.redisRoundTrip))
+  const commit = median(results.map((r) => r.floors.durableCommit))
   console.log(
     `peers floors (median, unloaded): Redis round trip ${redisHop.toFixed(3)} ms, durable Postgres commit ${commit.toFixed(3)} ms; ` +
       `BullMQ's step = ${(m('bullmq', 'stepP50') / redisHop).toFixed(1)} round trips, aob's = ${(m('aob', 'stepP50') / commit).toFixed(1)} commits; ` +
       `one commit alone = ${(commit / m('bullmq', 'stepP50')).toFixed(2)}× BullMQ's step`
   )
-}
-
-/** Same-run floors of an unloaded step (see Figures): each sample after an idle millisecond. */
-async function floors(env: Record<string, string>, sql: postgres.Sql) {
-  const p50 = async (fn: () => Promise<unknown>) => {
-    const samples: number[] = []
-    for (let i = 0; i < 300; i++) {
-      await Bun.sleep(1)
-      const t0 = performance.now()
-      await fn()
-      samples.push(performance.now() - t0)
-    }
-    return summarize(samples.slice(30)).p50
-  }
-  const redis = new Redis(env.AOB_REDIS_URL)
-  try {
-    await sql`CREATE TABLE bench_floor (id bigserial PRIMARY KEY, v integer NOT NULL)`
-    return {
-      redisRoundTripP50: await p50(() => redis.ping()),
-      durableCommitP50: await p50(() => sql`INSERT INTO bench_floor (v) VALUES (1)`),
-    }
-  } finally {
-    redis.disconnect()
-  }
 }
 
 // --- internal ---
@@ -120,12 +100,14 @@ async function runBullmq(
     chain10: chain.steps_per_s,
     fanout10: fan.steps_per_s,
     stepP50: seq.step_latency_p50_ms,
-    redisRoundTripP50: Number.NaN,
-    durableCommitP50: Number.NaN,
   }
 }
 
-async function runAob(runs: number, fanoutRuns: number, sequentialRuns: number): Promise<Figures> {
+async function runAob(
+  runs: number,
+  fanoutRuns: number,
+  sequentialRuns: number
+): Promise<{ figures: Figures; floors: Floors }> {
   const env: Record<string, string> = {
     ...(await distributedEnv()),
     AOB_LOG_LEVEL: 'error',
@@ -185,10 +167,34 @@ async function runAob(runs: number, fanoutRuns: number, sequentialRuns: number):
       sequentialRuns
     )
     const stepP50 = summarize(timings.flatMap((t) => t.gaps)).p50
-    return { chain10, fanout10, stepP50, ...(await floors(env, sql)) }
+    return { figures: { chain10, fanout10, stepP50 }, floors: await floors(env, sql) }
   } finally {
     await sql.end()
     for (const s of services) await s.kill()
     await kernel.close()
+  }
+}
+
+/** Same-run floors of an unloaded step (see Floors). */
+async function floors(env: Record<string, string>, sql: postgres.Sql): Promise<Floors> {
+  const p50 = async (fn: () => Promise<unknown>) => {
+    const samples: number[] = []
+    for (let i = 0; i < 300; i++) {
+      await Bun.sleep(1)
+      const t0 = performance.now()
+      await fn()
+      samples.push(performance.now() - t0)
+    }
+    return summarize(samples.slice(30)).p50
+  }
+  const redis = new Redis(env.AOB_REDIS_URL)
+  try {
+    await sql`CREATE TABLE bench_floor (id bigserial PRIMARY KEY, v integer NOT NULL)`
+    return {
+      redisRoundTrip: await p50(() => redis.ping()),
+      durableCommit: await p50(() => sql`INSERT INTO bench_floor (v) VALUES (1)`),
+    }
+  } finally {
+    redis.disconnect()
   }
 }
